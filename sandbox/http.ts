@@ -1,0 +1,64 @@
+// Plumbing shared by the fake servers: loopback listen on a random port, body reading, clean shutdown.
+import type { IncomingMessage, Server } from 'node:http';
+
+/** Listens on 127.0.0.1 with a random port (never `localhost`: it may resolve to ::1) and returns the base URL. */
+export function listenLoopback(server: Server): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', onError);
+      const address = server.address();
+      if (address === null || typeof address === 'string') {
+        reject(new Error('server has no TCP address'));
+        return;
+      }
+      resolve(`http://127.0.0.1:${address.port}`);
+    });
+  });
+}
+
+/** Closes the server, dropping keep-alive sockets the SDK clients hold open so that close() returns at once. */
+export function closeServer(server: Server): Promise<void> {
+  if (!server.listening) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    server.close((err) => (err ? reject(err) : resolve()));
+    server.closeAllConnections();
+  });
+}
+
+export async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function sleep(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+}
+
+/** A fault budget: fires for the next `times` calls, or with `probability`, or both (whichever limits first). */
+export class FaultBudget {
+  private remaining: number;
+  private readonly probability: number | undefined;
+
+  constructor(
+    private readonly rng: () => number,
+    opts: { times?: number; probability?: number },
+  ) {
+    this.remaining = opts.times ?? Number.POSITIVE_INFINITY;
+    this.probability = opts.probability;
+  }
+
+  get exhausted(): boolean {
+    return this.remaining <= 0;
+  }
+
+  /** Decides whether this call fails, spending one unit of the budget when it does. */
+  fire(): boolean {
+    if (this.remaining <= 0) return false;
+    if (this.probability !== undefined && !(this.rng() < this.probability)) return false;
+    this.remaining--;
+    return true;
+  }
+}

@@ -1,0 +1,426 @@
+// A fake Mackerel API (https://mackerel.io/api-docs/) over real HTTP, faithful to the quirks the reconciler relies on:
+// the host list defaults to working+standby, retired hosts are hidden from the list but readable by id, the bulk
+// endpoints cap at 30 ids and fail atomically, and errors are always `{"error":{"message":…}}`.
+// Sandbox-only limit: `GET /api/v0/tsdb/latest` accepts at most 100 hostIds (the real API has a URL-length limit).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { closeServer, FaultBudget, listenLoopback, readBody, sleep } from './http.js';
+import { BASE62, randomChars } from './random.js';
+
+export type HostStatus = 'working' | 'standby' | 'maintenance' | 'poweroff';
+
+export interface FakeHost {
+  id: string;
+  name: string;
+  displayName?: string;
+  customIdentifier?: string;
+  status: HostStatus;
+  memo: string;
+  roles: Record<string, string[]>;
+  isRetired: boolean;
+  /** epoch seconds */
+  createdAt: number;
+  /** epoch seconds; set when retired, never served */
+  retiredAt?: number;
+  meta: {
+    'agent-version'?: string;
+    cloud?: { provider: string; metadata: Record<string, unknown> };
+  } & Record<string, unknown>;
+  interfaces: { name: string; ipAddress?: string; ipv4Addresses?: string[] }[];
+  size: 'standard';
+}
+
+export interface CallLogEntry {
+  method: string;
+  path: string;
+  query: Record<string, string[]>;
+  /** parsed JSON, the raw text when it was not JSON, undefined when empty */
+  body: unknown;
+  status: number;
+  /** epoch ms when the request arrived */
+  at: number;
+}
+
+export interface FaultRule {
+  method?: string;
+  pathPrefix?: string;
+  status: 429 | 500 | 502 | 503;
+  /** how many times (default Infinity) */
+  times?: number;
+  /** fire with this probability 0..1, drawn from the server's rng */
+  probability?: number;
+}
+
+export const HOST_STATUSES: readonly HostStatus[] = ['working', 'standby', 'maintenance', 'poweroff'];
+export const CHECK_STATUSES = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
+export const BULK_LIMIT = 30;
+export const TSDB_LATEST_HOST_LIMIT = 100;
+export const CHECK_REPORT_LIMIT = 100;
+export const CHECK_REPORT_MAX_AGE_SECONDS = 6 * 60 * 60;
+
+const DEFAULT_LIST_STATUSES: readonly HostStatus[] = ['working', 'standby'];
+// Mackerel service and role names: alphanumerics, '-' and '_', not starting with a symbol.
+const ROLE_FULLNAME = /^([A-Za-z0-9][A-Za-z0-9_-]*):([A-Za-z0-9][A-Za-z0-9_-]*)$/;
+const FAULT_MESSAGES: Record<FaultRule['status'], string> = {
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+};
+
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Answer {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+const ok = (body: unknown): Answer => ({ status: 200, body });
+const success = (): Answer => ok({ success: true });
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isHostStatus(v: unknown): v is HostStatus {
+  return typeof v === 'string' && (HOST_STATUSES as readonly string[]).includes(v);
+}
+
+/** The `ids` of a bulk request: a non-empty array of at most 30 strings. */
+function bulkIds(body: unknown): string[] {
+  const ids = isRecord(body) ? body.ids : undefined;
+  if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) {
+    throw new ApiError(400, 'ids must be an array of host ids');
+  }
+  if (ids.length === 0) throw new ApiError(400, 'ids must not be empty');
+  if (ids.length > BULK_LIMIT) throw new ApiError(400, `ids must have at most ${BULK_LIMIT} elements`);
+  return ids;
+}
+
+export class FakeMackerel {
+  readonly apiKey: string;
+  url = '';
+  latencyMs: number;
+  readonly hosts = new Map<string, FakeHost>();
+  readonly calls: CallLogEntry[] = [];
+  readonly checkReports: unknown[] = [];
+
+  private readonly rng: () => number;
+  private readonly metrics = new Map<string, Map<string, { time: number; value: number }>>();
+  private faults: { rule: FaultRule; budget: FaultBudget }[] = [];
+  private server: Server | undefined;
+
+  constructor(opts: { apiKey?: string; latencyMs?: number; rng?: () => number } = {}) {
+    this.apiKey = opts.apiKey ?? 'sandbox-api-key';
+    this.latencyMs = opts.latencyMs ?? 0;
+    this.rng = opts.rng ?? Math.random;
+  }
+
+  addHost(h: Partial<FakeHost> & { name: string }): FakeHost {
+    let id = h.id;
+    if (id === undefined) {
+      do id = randomChars(this.rng, BASE62, 11);
+      while (this.hosts.has(id));
+    } else if (this.hosts.has(id)) {
+      throw new Error(`host ${id} already exists`);
+    }
+    const host: FakeHost = {
+      status: 'working',
+      memo: '',
+      roles: {},
+      isRetired: false,
+      createdAt: Math.floor(Date.now() / 1000),
+      meta: {},
+      interfaces: [],
+      size: 'standard',
+      ...h,
+      id,
+    };
+    this.hosts.set(id, host);
+    return host;
+  }
+
+  setLatestMetric(hostId: string, name: string, time: number, value: number): void {
+    let byName = this.metrics.get(hostId);
+    if (byName === undefined) {
+      byName = new Map();
+      this.metrics.set(hostId, byName);
+    }
+    byName.set(name, { time, value });
+  }
+
+  inject(rule: FaultRule): void {
+    this.faults.push({ rule, budget: new FaultBudget(this.rng, rule) });
+  }
+
+  clearFaults(): void {
+    this.faults = [];
+  }
+
+  writeCalls(): CallLogEntry[] {
+    return this.calls.filter((c) => c.method === 'POST' || c.method === 'PUT');
+  }
+
+  async start(): Promise<string> {
+    if (this.server) return this.url;
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        res.statusCode = 500;
+        res.end(JSON.stringify({ error: { message: `sandbox bug: ${String(err)}` } }));
+      });
+    });
+    this.url = await listenLoopback(this.server);
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    if (this.server) await closeServer(this.server);
+    this.server = undefined;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const at = Date.now();
+    const method = (req.method ?? 'GET').toUpperCase();
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const query: Record<string, string[]> = {};
+    for (const [k, v] of url.searchParams) query[k] = [...(query[k] ?? []), v];
+    const raw = await readBody(req);
+    let body: unknown;
+    let malformed = false;
+    if (raw.trim().length > 0) {
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        body = raw;
+        malformed = true;
+      }
+    }
+
+    let answer: Answer;
+    // The first matching rule that fires wins; `fire()` spends its budget, so it must come last in the test.
+    const fault = this.faults.find(
+      ({ rule, budget }) =>
+        !budget.exhausted &&
+        (rule.method === undefined || rule.method.toUpperCase() === method) &&
+        (rule.pathPrefix === undefined || url.pathname.startsWith(rule.pathPrefix)) &&
+        budget.fire(),
+    );
+    if (fault) {
+      answer = {
+        status: fault.rule.status,
+        body: { error: { message: FAULT_MESSAGES[fault.rule.status] } },
+        headers: fault.rule.status === 429 ? { 'retry-after': '0' } : {},
+      };
+    } else if (req.headers['x-api-key'] !== this.apiKey) {
+      answer = {
+        status: 403,
+        body: { error: { message: 'Authentication failed. Please check your API key.' } },
+      };
+    } else if (malformed) {
+      answer = { status: 400, body: { error: { message: 'Request body is not valid JSON' } } };
+    } else {
+      try {
+        answer = this.route(method, url.pathname, query, body);
+      } catch (err) {
+        if (!(err instanceof ApiError)) throw err;
+        answer = { status: err.status, body: { error: { message: err.message } } };
+      }
+    }
+
+    await sleep(this.latencyMs);
+    this.calls.push({ method, path: url.pathname, query, body, status: answer.status, at });
+    res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', ...answer.headers });
+    res.end(JSON.stringify(answer.body));
+  }
+
+  private route(method: string, pathname: string, query: Record<string, string[]>, body: unknown): Answer {
+    // Split the raw path so that an encoded '/' inside a custom identifier stays inside its segment.
+    const parts = pathname.split('/').slice(1);
+    if (parts[0] !== 'api' || parts[1] !== 'v0') throw new ApiError(404, 'Not Found');
+    let segments: string[];
+    try {
+      segments = parts.slice(2).map((p) => decodeURIComponent(p));
+    } catch {
+      throw new ApiError(400, 'malformed percent-encoding in path');
+    }
+    const [resource, a, b] = segments;
+    const n = parts.length - 2;
+
+    if (resource === 'hosts') {
+      if (n === 1 && method === 'GET') return this.listHosts(query);
+      if (n === 2 && method === 'POST' && a === 'bulk-retire') return this.bulkRetire(body);
+      if (n === 2 && method === 'POST' && a === 'bulk-update-statuses') return this.bulkUpdateStatuses(body);
+      if (n === 2 && method === 'GET' && a !== undefined) return ok({ host: this.view(this.anyHost(a)) });
+      if (n === 3 && method === 'POST' && a !== undefined && b === 'retire') return this.retire(a);
+      if (n === 3 && method === 'POST' && a !== undefined && b === 'status') {
+        return this.updateStatus(a, body);
+      }
+      if (n === 3 && method === 'PUT' && a !== undefined && b === 'role-fullnames') {
+        return this.updateRoles(a, body);
+      }
+    }
+    if (resource === 'hosts-by-custom-identifier' && n === 2 && method === 'GET' && a !== undefined) {
+      return this.hostByCustomIdentifier(a, query);
+    }
+    if (resource === 'tsdb' && n === 2 && a === 'latest' && method === 'GET') return this.tsdbLatest(query);
+    if (resource === 'monitoring' && n === 3 && a === 'checks' && b === 'report' && method === 'POST') {
+      return this.postCheckReports(body);
+    }
+    throw new ApiError(404, 'Not Found');
+  }
+
+  private view(h: FakeHost): Omit<FakeHost, 'retiredAt'> {
+    const { retiredAt: _retiredAt, ...rest } = structuredClone(h);
+    return rest;
+  }
+
+  /** Any host by id, retired ones included (as `GET /api/v0/hosts/<id>` does). */
+  private anyHost(id: string): FakeHost {
+    const h = this.hosts.get(id);
+    if (h === undefined) throw new ApiError(404, 'Host Not Found.');
+    return h;
+  }
+
+  private liveHost(id: string): FakeHost {
+    const h = this.hosts.get(id);
+    if (h === undefined || h.isRetired) throw new ApiError(404, 'Host Not Found.');
+    return h;
+  }
+
+  private listHosts(query: Record<string, string[]>): Answer {
+    const statuses = query.status ?? DEFAULT_LIST_STATUSES;
+    for (const s of statuses) if (!isHostStatus(s)) throw new ApiError(400, `invalid status: ${s}`);
+    const service = query.service?.[0];
+    const roles = query.role ?? [];
+    if (roles.length > 0 && service === undefined) throw new ApiError(400, 'role requires service');
+    const names = query.name;
+    const ci = query.customIdentifier?.[0];
+    const hosts = [...this.hosts.values()].filter(
+      (h) =>
+        !h.isRetired &&
+        statuses.includes(h.status) &&
+        (names === undefined || names.includes(h.name)) &&
+        (ci === undefined || h.customIdentifier === ci) &&
+        (service === undefined || h.roles[service] !== undefined) &&
+        (roles.length === 0 || roles.some((r) => h.roles[service as string]?.includes(r))),
+    );
+    return ok({ hosts: hosts.map((h) => this.view(h)) });
+  }
+
+  private hostByCustomIdentifier(ci: string, query: Record<string, string[]>): Answer {
+    const insensitive = query.caseInsensitive?.[0] === 'true';
+    const same = (x: string | undefined) =>
+      x !== undefined && (insensitive ? x.toLowerCase() === ci.toLowerCase() : x === ci);
+    const h = [...this.hosts.values()].find((x) => !x.isRetired && same(x.customIdentifier));
+    if (h === undefined) throw new ApiError(404, 'Host Not Found.');
+    return ok({ host: this.view(h) });
+  }
+
+  private retire(id: string): Answer {
+    // The real API can error on a host that is already retired; answering 404 makes callers handle it.
+    const h = this.liveHost(id);
+    h.isRetired = true;
+    h.retiredAt = Math.floor(Date.now() / 1000);
+    return success();
+  }
+
+  private bulkRetire(body: unknown): Answer {
+    const ids = bulkIds(body);
+    const hosts = ids.map((id) => this.liveHost(id)); // any unknown id: 404 before anything changes
+    const now = Math.floor(Date.now() / 1000);
+    for (const h of hosts) {
+      h.isRetired = true;
+      h.retiredAt = now;
+    }
+    return success();
+  }
+
+  private updateStatus(id: string, body: unknown): Answer {
+    const h = this.liveHost(id);
+    const status = isRecord(body) ? body.status : undefined;
+    if (!isHostStatus(status)) throw new ApiError(400, `invalid status: ${String(status)}`);
+    h.status = status;
+    return success();
+  }
+
+  private bulkUpdateStatuses(body: unknown): Answer {
+    const ids = bulkIds(body);
+    const status = isRecord(body) ? body.status : undefined;
+    if (!isHostStatus(status)) throw new ApiError(400, `invalid status: ${String(status)}`);
+    const hosts = ids.map((id) => this.liveHost(id));
+    for (const h of hosts) h.status = status;
+    return success();
+  }
+
+  private updateRoles(id: string, body: unknown): Answer {
+    const h = this.liveHost(id);
+    const fullnames = isRecord(body) ? body.roleFullnames : undefined;
+    if (!Array.isArray(fullnames)) throw new ApiError(400, 'roleFullnames must be an array');
+    const roles: Record<string, string[]> = {};
+    for (const f of fullnames) {
+      const m = typeof f === 'string' ? ROLE_FULLNAME.exec(f) : null;
+      if (m === null) throw new ApiError(400, `invalid role fullname: ${JSON.stringify(f)}`);
+      const [, service, role] = m as unknown as [string, string, string];
+      const list = roles[service] ?? [];
+      if (!list.includes(role)) roles[service] = [...list, role];
+    }
+    h.roles = roles;
+    return success();
+  }
+
+  private tsdbLatest(query: Record<string, string[]>): Answer {
+    const hostIds = query.hostId ?? [];
+    const names = query.name ?? [];
+    if (hostIds.length === 0) throw new ApiError(400, 'hostId is required');
+    if (names.length === 0) throw new ApiError(400, 'name is required');
+    if (hostIds.length > TSDB_LATEST_HOST_LIMIT) {
+      throw new ApiError(400, `too many hostIds (the sandbox accepts at most ${TSDB_LATEST_HOST_LIMIT})`);
+    }
+    const tsdbLatest: Record<string, Record<string, { time: number; value: number }>> = {};
+    for (const hostId of hostIds) {
+      const byName = this.metrics.get(hostId);
+      if (byName === undefined) continue;
+      for (const name of names) {
+        const point = byName.get(name);
+        if (point !== undefined) tsdbLatest[hostId] = { ...tsdbLatest[hostId], [name]: { ...point } };
+      }
+    }
+    return ok({ tsdbLatest });
+  }
+
+  private postCheckReports(body: unknown): Answer {
+    const reports = isRecord(body) ? body.reports : undefined;
+    if (!Array.isArray(reports)) throw new ApiError(400, 'reports must be an array');
+    if (reports.length > CHECK_REPORT_LIMIT) {
+      throw new ApiError(400, `reports must have at most ${CHECK_REPORT_LIMIT} elements`);
+    }
+    const oldest = Math.floor(Date.now() / 1000) - CHECK_REPORT_MAX_AGE_SECONDS;
+    reports.forEach((r: unknown, i) => {
+      const at = `reports[${i}]`;
+      if (!isRecord(r)) throw new ApiError(400, `${at} must be an object`);
+      const source = r.source;
+      if (!isRecord(source) || source.type !== 'host' || typeof source.hostId !== 'string') {
+        throw new ApiError(400, `${at}.source must be {"type":"host","hostId":…}`);
+      }
+      if (typeof r.name !== 'string' || r.name.length === 0)
+        throw new ApiError(400, `${at}.name is required`);
+      if (!(CHECK_STATUSES as readonly unknown[]).includes(r.status)) {
+        throw new ApiError(400, `${at}.status must be one of ${CHECK_STATUSES.join(', ')}`);
+      }
+      if (typeof r.message !== 'string') throw new ApiError(400, `${at}.message must be a string`);
+      if (typeof r.occurredAt !== 'number' || !Number.isFinite(r.occurredAt)) {
+        throw new ApiError(400, `${at}.occurredAt is required (epoch seconds)`);
+      }
+      if (r.occurredAt < oldest) throw new ApiError(400, `${at}.occurredAt is older than 6 hours`);
+    });
+    this.checkReports.push(...reports);
+    return success();
+  }
+}

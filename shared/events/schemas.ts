@@ -1,0 +1,96 @@
+/** Input schemas: what the handlers accept, rejected with a message naming the field when wrong. */
+import { z } from 'zod';
+
+export const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
+export const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+
+export const InstanceStateName = z.enum([
+  'pending',
+  'running',
+  'shutting-down',
+  'terminated',
+  'stopping',
+  'stopped',
+]);
+
+/** EventBridge "EC2 Instance State-change Notification". AWS may add fields, so unknown keys pass. */
+export const Ec2StateChangeEvent = z.looseObject({
+  version: z.string().optional(),
+  id: z.string().min(1),
+  'detail-type': z.literal('EC2 Instance State-change Notification'),
+  source: z.literal('aws.ec2'),
+  account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'),
+  time: z.iso.datetime({ offset: true }),
+  region: z.string().regex(REGION, 'must be an AWS region'),
+  resources: z.array(z.string()).optional(),
+  detail: z.looseObject({
+    'instance-id': z.string().regex(INSTANCE_ID, 'must be an EC2 instance id (i-…)'),
+    state: InstanceStateName,
+  }),
+});
+export type Ec2StateChangeEvent = z.infer<typeof Ec2StateChangeEvent>;
+
+/** EventBridge "Scheduled Event"; the sweep ignores everything but its shape. */
+export const ScheduledEvent = z.looseObject({
+  'detail-type': z.literal('Scheduled Event').optional(),
+  source: z.string().optional(),
+});
+
+const dryRun = z.boolean().optional();
+
+/** Manual replay: exactly one of events, instanceIds or sweep. Unknown keys are an error. */
+export const ReplayPayload = z
+  .strictObject({
+    events: z.array(Ec2StateChangeEvent).min(1).max(1000).optional(),
+    instanceIds: z
+      .array(z.string().regex(INSTANCE_ID, 'must be an EC2 instance id (i-…)'))
+      .min(1)
+      .max(1000)
+      .optional(),
+    sweep: z
+      .strictObject({ regions: z.array(z.string().regex(REGION, 'must be an AWS region')).min(1).optional() })
+      .optional(),
+    dryRun,
+  })
+  .check((ctx) => {
+    const given = (['events', 'instanceIds', 'sweep'] as const).filter((k) => ctx.value[k] !== undefined);
+    if (given.length !== 1) {
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        path: [],
+        message:
+          given.length === 0
+            ? 'one of "events", "instanceIds" or "sweep" is required'
+            : `only one of "events", "instanceIds" or "sweep" may be given, got ${given.join(' and ')}`,
+      });
+    }
+  });
+export type ReplayPayload = z.infer<typeof ReplayPayload>;
+
+export class InputError extends Error {
+  override name = 'InputError';
+  constructor(
+    readonly what: string,
+    readonly issues: { path: string; message: string }[],
+  ) {
+    super(
+      `invalid ${what}: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`,
+    );
+  }
+}
+
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const res = schema.safeParse(input);
+  if (res.success) return res.data;
+  throw new InputError(
+    what,
+    res.error.issues.map((i) => ({
+      path: i.path.map(String).join('.'),
+      message:
+        i.code === 'unrecognized_keys'
+          ? `unknown field(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`
+          : i.message,
+    })),
+  );
+}

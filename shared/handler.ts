@@ -1,0 +1,27 @@
+/** The shell shared by the three Lambda handlers: middy, context-aware JSON logging, errors logged once. */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { logger } from './logger.js';
+import type { Report } from './reconcile/run.js';
+
+export function lambda(name: string, run: (event: unknown, context: Context) => Promise<Report>) {
+  return middy(async (event: unknown, context: Context) => {
+    const report = await run(event, context);
+    logger.info(`${name} finished`, {
+      status: report.status,
+      counts: report.counts,
+      skipped: report.skipped,
+      dryRun: report.dryRun,
+      circuitBreaker: report.circuitBreaker,
+    });
+    return report;
+  })
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use({
+      onError: async (request) => {
+        const e = request.error as Error | undefined;
+        logger.error(`${name} failed`, { error: { name: e?.name, message: e?.message } });
+      },
+    });
+}

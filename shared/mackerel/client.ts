@@ -1,0 +1,471 @@
+/**
+ * Mackerel API client: the only module that speaks Mackerel's HTTP. Every answer is validated with the
+ * zod schemas of `schemas.ts` before anyone sees it; transient failures (429, 5xx, network, timeout) are
+ * retried within a per-call budget; other 4xx are not.
+ */
+import type { z } from 'zod';
+import { realSleep, withRetry } from '../retry.js';
+import {
+  MackerelApiError,
+  MackerelConfigError,
+  MackerelNetworkError,
+  MackerelResponseError,
+  type ResponseIssue,
+} from './errors.js';
+import {
+  ALL_LIVE_STATUSES,
+  CheckReport,
+  ErrorBody,
+  type Host,
+  HostResponse,
+  HostStatus,
+  HostsResponse,
+  SuccessResponse,
+  TsdbLatestResponse,
+} from './schemas.js';
+
+export interface MackerelClientOptions {
+  apiKey: string;
+  /** e.g. https://api.mackerelio.com */
+  apiBase: string;
+  /** per request, default 10000 */
+  timeoutMs?: number;
+  /** default 5 */
+  maxAttempts?: number;
+  /** default 200 */
+  baseDelayMs?: number;
+  /** default 5000 */
+  maxDelayMs?: number;
+  /** total retry budget per call, default 30000 */
+  budgetMs?: number;
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  onRetry?: (info: {
+    method: string;
+    path: string;
+    attempt: number;
+    status?: number;
+    delayMs: number;
+  }) => void;
+}
+
+export interface ClientStats {
+  requests: number;
+  retries: number;
+  /** e.g. `GET /api/v0/hosts` → n; ids normalised to `:id` */
+  byEndpoint: Record<string, number>;
+}
+
+export type LatestMetrics = Record<string, Record<string, { time: number; value: number }>>;
+
+export interface RetireResult {
+  retired: string[];
+  alreadyRetired: string[];
+  notFound: string[];
+}
+
+/** Documented limits of the bulk endpoints. */
+export const BULK_RETIRE_LIMIT = 30;
+export const BULK_STATUS_LIMIT = 30;
+export const TSDB_LATEST_HOST_LIMIT = 100;
+export const CHECK_REPORT_LIMIT = 100;
+/** A re-read after a bulk-retire 404 settles the batch; a second 404 means hosts change under us. */
+const RETIRE_REREAD_ROUNDS = 3;
+
+interface Request<S extends z.ZodType> {
+  method: 'GET' | 'POST' | 'PUT';
+  path: string;
+  /** `path` with ids replaced by `:id`, for stats */
+  route: string;
+  query?: [string, string][];
+  body?: unknown;
+  schema: S;
+}
+
+export class MackerelClient {
+  readonly stats: ClientStats = { requests: 0, retries: 0, byEndpoint: {} };
+
+  readonly #apiKey: string;
+  readonly #base: string;
+  readonly #timeoutMs: number;
+  readonly #maxAttempts: number;
+  readonly #baseDelayMs: number;
+  readonly #maxDelayMs: number;
+  readonly #budgetMs: number;
+  readonly #fetch: typeof fetch;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #random: () => number;
+  readonly #onRetry: MackerelClientOptions['onRetry'];
+
+  constructor(opts: MackerelClientOptions) {
+    if (typeof opts.apiKey !== 'string' || opts.apiKey.trim() === '') {
+      throw new MackerelConfigError('Mackerel API key is empty');
+    }
+    // fetch would reject such a header with a message that quotes the key itself.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: that is the point
+    if (/[\u0000-\u001f\u007f]/.test(opts.apiKey) || /[^\u0000-\u00ff]/.test(opts.apiKey)) {
+      throw new MackerelConfigError('Mackerel API key contains characters not allowed in an HTTP header');
+    }
+    this.#apiKey = opts.apiKey.trim();
+    this.#base = checkApiBase(opts.apiBase);
+    this.#timeoutMs = positive(opts.timeoutMs, 10_000, 'timeoutMs');
+    this.#maxAttempts = positive(opts.maxAttempts, 5, 'maxAttempts');
+    this.#baseDelayMs = positive(opts.baseDelayMs, 200, 'baseDelayMs');
+    this.#maxDelayMs = positive(opts.maxDelayMs, 5_000, 'maxDelayMs');
+    this.#budgetMs = positive(opts.budgetMs, 30_000, 'budgetMs');
+    this.#fetch = opts.fetch ?? globalThis.fetch;
+    this.#sleep = opts.sleep ?? realSleep;
+    this.#random = opts.random ?? Math.random;
+    this.#onRetry = opts.onRetry;
+  }
+
+  /** Every host in one of `statuses`; retired hosts are never listed. The API has no paging. */
+  async listHosts(statuses: readonly HostStatus[] = ALL_LIVE_STATUSES): Promise<Host[]> {
+    const wanted = unique(statuses.map((s) => HostStatus.parse(s)));
+    // The API defaults an absent status to working+standby: an empty list must not become that.
+    if (wanted.length === 0) return [];
+    const res = await this.#request({
+      method: 'GET',
+      path: '/api/v0/hosts',
+      route: '/api/v0/hosts',
+      query: wanted.map((s) => ['status', s]),
+      schema: HostsResponse,
+    });
+    return res.hosts;
+  }
+
+  /** One host by id, retired ones included; `undefined` when Mackerel does not know it. */
+  async getHost(id: string): Promise<Host | undefined> {
+    requireId(id, 'host id');
+    return this.#orUndefinedOn404(async () => {
+      const res = await this.#request({
+        method: 'GET',
+        path: `/api/v0/hosts/${encodeURIComponent(id)}`,
+        route: '/api/v0/hosts/:id',
+        schema: HostResponse,
+      });
+      return res.host;
+    });
+  }
+
+  async getHostByCustomIdentifier(customIdentifier: string): Promise<Host | undefined> {
+    requireId(customIdentifier, 'customIdentifier');
+    return this.#orUndefinedOn404(async () => {
+      const res = await this.#request({
+        method: 'GET',
+        path: `/api/v0/hosts-by-custom-identifier/${encodeURIComponent(customIdentifier)}`,
+        route: '/api/v0/hosts-by-custom-identifier/:id',
+        schema: HostResponse,
+      });
+      return res.host;
+    });
+  }
+
+  /**
+   * Retires hosts, ≤ 30 per call. bulk-retire is atomic and answers 404 for the whole batch when any
+   * id is unknown or already retired, so on 404 each id is re-read and only the live ones are sent again.
+   */
+  async retireHosts(ids: readonly string[]): Promise<RetireResult> {
+    const result: RetireResult = { retired: [], alreadyRetired: [], notFound: [] };
+    const all = unique(ids);
+    for (const id of all) requireId(id, 'host id');
+    for (const batch of chunk(all, BULK_RETIRE_LIMIT)) {
+      let pending = batch;
+      for (let round = 0; pending.length > 0; round++) {
+        try {
+          await this.#bulkRetire(pending);
+          result.retired.push(...pending);
+          pending = [];
+        } catch (err) {
+          if (!(err instanceof MackerelApiError && err.status === 404) || round >= RETIRE_REREAD_ROUNDS)
+            throw err;
+          const live: string[] = [];
+          for (const id of pending) {
+            const host = await this.getHost(id);
+            if (host === undefined) result.notFound.push(id);
+            else if (host.isRetired) result.alreadyRetired.push(id);
+            else live.push(id);
+          }
+          pending = live;
+        }
+      }
+    }
+    return result;
+  }
+
+  async updateHostStatuses(ids: readonly string[], status: HostStatus): Promise<void> {
+    const wanted = HostStatus.parse(status);
+    const all = unique(ids);
+    for (const id of all) requireId(id, 'host id');
+    for (const batch of chunk(all, BULK_STATUS_LIMIT)) {
+      await this.#request({
+        method: 'POST',
+        path: '/api/v0/hosts/bulk-update-statuses',
+        route: '/api/v0/hosts/bulk-update-statuses',
+        body: { ids: batch, status: wanted },
+        schema: SuccessResponse,
+      });
+    }
+  }
+
+  /** Replaces the host's roles; `roleFullnames` are `Service:role`. */
+  async updateRoleFullnames(hostId: string, roleFullnames: readonly string[]): Promise<void> {
+    requireId(hostId, 'host id');
+    for (const name of roleFullnames) {
+      if (!/^[^:]+:[^:]+$/.test(name)) {
+        throw new TypeError(`role fullname ${JSON.stringify(name)} is not of the form Service:role`);
+      }
+    }
+    await this.#request({
+      method: 'PUT',
+      path: `/api/v0/hosts/${encodeURIComponent(hostId)}/role-fullnames`,
+      route: '/api/v0/hosts/:id/role-fullnames',
+      body: { roleFullnames: unique(roleFullnames) },
+      schema: SuccessResponse,
+    });
+  }
+
+  /** Latest value of each metric of each host, ≤ 100 hosts per call. Hosts or metrics without data are absent. */
+  async latestMetrics(hostIds: readonly string[], names: readonly string[]): Promise<LatestMetrics> {
+    const out: LatestMetrics = {};
+    const hosts = unique(hostIds);
+    const metrics = unique(names);
+    for (const id of hosts) requireId(id, 'host id');
+    for (const n of metrics) requireId(n, 'metric name');
+    if (metrics.length === 0) return out;
+    for (const batch of chunk(hosts, TSDB_LATEST_HOST_LIMIT)) {
+      const res = await this.#request({
+        method: 'GET',
+        path: '/api/v0/tsdb/latest',
+        route: '/api/v0/tsdb/latest',
+        query: [
+          ...batch.map((id): [string, string] => ['hostId', id]),
+          ...metrics.map((n): [string, string] => ['name', n]),
+        ],
+        schema: TsdbLatestResponse,
+      });
+      for (const [hostId, byName] of Object.entries(res.tsdbLatest)) {
+        for (const [name, point] of Object.entries(byName)) {
+          if (point === null) continue;
+          out[hostId] ??= {};
+          out[hostId][name] = { time: point.time, value: point.value };
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Posts check monitoring reports, ≤ 100 per call. Reports are validated before anything is sent. */
+  async postCheckReports(reports: readonly CheckReport[]): Promise<void> {
+    const valid = reports.map((r, i) => {
+      const parsed = CheckReport.safeParse(r);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const where = ['reports', i, ...(issue?.path ?? [])].map(String).join('.');
+        throw new TypeError(`invalid check report at ${where}: ${issue?.message ?? 'invalid'}`);
+      }
+      return parsed.data;
+    });
+    for (const batch of chunk(valid, CHECK_REPORT_LIMIT)) {
+      await this.#request({
+        method: 'POST',
+        path: '/api/v0/monitoring/checks/report',
+        route: '/api/v0/monitoring/checks/report',
+        body: { reports: batch },
+        schema: SuccessResponse,
+      });
+    }
+  }
+
+  async #bulkRetire(ids: readonly string[]): Promise<void> {
+    await this.#request({
+      method: 'POST',
+      path: '/api/v0/hosts/bulk-retire',
+      route: '/api/v0/hosts/bulk-retire',
+      body: { ids },
+      schema: SuccessResponse,
+    });
+  }
+
+  async #orUndefinedOn404<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof MackerelApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async #request<S extends z.ZodType>(req: Request<S>): Promise<z.output<S>> {
+    const { method, path } = req;
+    const query = req.query?.length ? `?${new URLSearchParams(req.query).toString()}` : '';
+    const url = `${this.#base}${path}${query}`;
+    const endpoint = `${method} ${req.route}`;
+    const headers: Record<string, string> = { 'X-Api-Key': this.#apiKey, Accept: 'application/json' };
+    let body: string | undefined;
+    if (req.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(req.body);
+    }
+
+    const text = await withRetry(
+      async () => {
+        this.stats.requests++;
+        this.stats.byEndpoint[endpoint] = (this.stats.byEndpoint[endpoint] ?? 0) + 1;
+        return this.#send(url, method, path, headers, body);
+      },
+      {
+        maxAttempts: this.#maxAttempts,
+        baseDelayMs: this.#baseDelayMs,
+        maxDelayMs: this.#maxDelayMs,
+        budgetMs: this.#budgetMs,
+        sleep: this.#sleep,
+        random: this.#random,
+        isRetryable,
+        retryAfterMs: (err) => (err instanceof MackerelApiError ? err.retryAfterMs : undefined),
+        onRetry: ({ attempt, delayMs, error }) => {
+          this.stats.retries++;
+          const status = error instanceof MackerelApiError ? error.status : undefined;
+          this.#onRetry?.({ method, path, attempt, delayMs, ...(status === undefined ? {} : { status }) });
+        },
+      },
+    );
+
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new MackerelResponseError(method, path, [{ path: '', message: 'body is not JSON' }]);
+    }
+    const parsed = req.schema.safeParse(json);
+    if (!parsed.success) {
+      throw new MackerelResponseError(method, path, parsed.error.issues.map(toIssue));
+    }
+    return parsed.data;
+  }
+
+  /** One HTTP exchange: resolves with the body of a 2xx, throws a typed error otherwise. */
+  async #send(
+    url: string,
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+  ): Promise<string> {
+    // One signal for the whole exchange: a server that sends headers and then stalls times out too.
+    const signal = AbortSignal.timeout(this.#timeoutMs);
+    let status: number;
+    let statusText: string;
+    let text: string;
+    let retryAfter: string | null;
+    try {
+      const res = await this.#fetch(url, { method, headers, body, signal });
+      status = res.status;
+      statusText = res.statusText;
+      retryAfter = res.headers.get('retry-after');
+      text = await res.text();
+    } catch (err) {
+      const timedOut = signal.aborted || (err instanceof Error && err.name === 'TimeoutError');
+      const reason = timedOut ? `no answer within ${this.#timeoutMs} ms` : describeNetworkError(err);
+      throw new MackerelNetworkError(method, path, this.#redact(reason), timedOut);
+    }
+    if (status >= 200 && status < 300) return text;
+    throw new MackerelApiError(
+      method,
+      path,
+      status,
+      this.#redact(apiMessage(text, statusText, status)),
+      parseRetryAfter(retryAfter),
+    );
+  }
+
+  /** Belt and braces: nothing the server or the network says is allowed to echo the key back. */
+  #redact(s: string): string {
+    return s.split(this.#apiKey).join('***');
+  }
+}
+
+function isRetryable(err: unknown): boolean {
+  if (err instanceof MackerelNetworkError) return true;
+  if (err instanceof MackerelApiError) return err.status === 429 || err.status >= 500;
+  return false;
+}
+
+function apiMessage(text: string, statusText: string, status: number): string {
+  try {
+    const parsed = ErrorBody.safeParse(JSON.parse(text));
+    if (parsed.success) return parsed.data.error.message;
+  } catch {
+    // not JSON: fall through to the status text
+  }
+  return statusText || `HTTP ${status}`;
+}
+
+/** `Retry-After` is either delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | null, nowMs: number = Date.now()): number | undefined {
+  if (value === null) return undefined;
+  const v = value.trim();
+  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
+function describeNetworkError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = (err as { cause?: unknown }).cause;
+  const code = cause && typeof cause === 'object' && 'code' in cause ? String(cause.code) : undefined;
+  return code ? `${err.message} (${code})` : err.message;
+}
+
+function toIssue(issue: z.core.$ZodIssue): ResponseIssue {
+  return { path: issue.path.map(String).join('.'), message: issue.message };
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '[::1]', '::1']);
+
+/** https everywhere, except plain http to this machine (a sandbox or an SSH tunnel). */
+function checkApiBase(apiBase: string): string {
+  let url: URL;
+  try {
+    url = new URL(apiBase);
+  } catch {
+    throw new MackerelConfigError(`Mackerel API base ${JSON.stringify(apiBase)} is not a URL`);
+  }
+  if (url.username || url.password) {
+    throw new MackerelConfigError('Mackerel API base must not carry credentials');
+  }
+  if (url.search || url.hash) {
+    throw new MackerelConfigError('Mackerel API base must not carry a query or fragment');
+  }
+  const host = url.hostname.toLowerCase();
+  const loopback = LOOPBACK_HOSTS.has(host) || /^127(\.\d{1,3}){3}$/.test(host);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    throw new MackerelConfigError(
+      `Mackerel API base ${url.origin} must use https (plain http is allowed only to a loopback address)`,
+    );
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new MackerelConfigError(`${name} must be a positive number, got ${value}`);
+  }
+  return value;
+}
+
+function requireId(value: string, what: string): void {
+  if (typeof value !== 'string' || value === '') throw new TypeError(`${what} must be a non-empty string`);
+}
+
+function unique<T>(items: readonly T[]): T[] {
+  return [...new Set(items)];
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

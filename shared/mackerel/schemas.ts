@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+/** Host statuses Mackerel knows. The host list defaults to working+standby, so a sweep asks for all four. */
+export const HostStatus = z.enum(['working', 'standby', 'maintenance', 'poweroff']);
+export type HostStatus = z.infer<typeof HostStatus>;
+export const ALL_LIVE_STATUSES: readonly HostStatus[] = ['working', 'standby', 'maintenance', 'poweroff'];
+
+export const HostInterface = z.looseObject({
+  name: z.string().optional(),
+  ipAddress: z.string().optional(),
+  ipv4Addresses: z.array(z.string()).optional(),
+});
+
+export const CloudMeta = z.looseObject({
+  provider: z.string().optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const Host = z.looseObject({
+  id: z.string().min(1),
+  name: z.string(),
+  displayName: z.string().optional().nullable(),
+  customIdentifier: z.string().optional().nullable(),
+  status: HostStatus,
+  memo: z.string().optional().nullable(),
+  roles: z.record(z.string(), z.array(z.string())).default({}),
+  isRetired: z.boolean().default(false),
+  createdAt: z.number(),
+  meta: z
+    .looseObject({
+      cloud: CloudMeta.optional().nullable(),
+      'agent-version': z.string().optional(),
+    })
+    .default({}),
+  interfaces: z.array(HostInterface).optional().nullable(),
+});
+export type Host = z.infer<typeof Host>;
+
+export const HostsResponse = z.object({ hosts: z.array(Host) });
+export const HostResponse = z.object({ host: Host });
+
+export const MetricValue = z.object({ time: z.number(), value: z.number() });
+/** `{"tsdbLatest": {hostId: {metricName: {time, value}}}}`; a host or metric without data is absent. */
+export const TsdbLatestResponse = z.object({
+  tsdbLatest: z.record(z.string(), z.record(z.string(), MetricValue.nullable())),
+});
+
+export const CheckStatus = z.enum(['OK', 'WARNING', 'CRITICAL', 'UNKNOWN']);
+export type CheckStatus = z.infer<typeof CheckStatus>;
+export const CheckReport = z.object({
+  source: z.object({ type: z.literal('host'), hostId: z.string() }),
+  name: z.string(),
+  status: CheckStatus,
+  message: z.string(),
+  occurredAt: z.number(),
+});
+export type CheckReport = z.infer<typeof CheckReport>;
+
+export const ErrorBody = z.object({ error: z.object({ message: z.string() }) });
+
+/** Write endpoints answer `{"success": true}`; only "a JSON object" is relied on. */
+export const SuccessResponse = z.looseObject({});

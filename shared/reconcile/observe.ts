@@ -1,0 +1,172 @@
+/**
+ * Observe: read Mackerel, EC2 and the store into one validated Observation, and remember this account's
+ * sightings (ownership) in the store. Reading only; what to change is the planner's business.
+ */
+
+import type { Instance } from '../ec2/instance.js';
+import type { Ec2Inventory } from '../ec2/inventory.js';
+import type { MackerelClient } from '../mackerel/client.js';
+import type { InstanceState, Sighting, StateStore } from '../state/store.js';
+import { mapLimit } from '../util/concurrency.js';
+import { duplicateCandidates, IGNORE_TAG, type LinkInput } from './plan.js';
+import type { InstanceRecord, Observation, RegionStatus } from './types.js';
+
+export interface ObserveDeps {
+  mackerel: MackerelClient;
+  inventory: Ec2Inventory;
+  store: StateStore;
+  accountId: string;
+}
+
+const toSighting = (i: Instance, accountId: string, stateTime: number): Sighting => ({
+  instanceId: i.instanceId,
+  region: i.region,
+  accountId,
+  state: i.state,
+  stateTime,
+  ignored: (i.tags[IGNORE_TAG] ?? '').trim().toLowerCase() === 'true',
+  privateDnsName: i.privateDnsName || undefined,
+  privateIpAddress: i.privateIpAddress || undefined,
+  launchTime: i.launchTime,
+});
+
+async function recordSightings(
+  deps: ObserveDeps,
+  sightings: readonly Sighting[],
+  state: InstanceState,
+  nowS: number,
+): Promise<InstanceRecord[]> {
+  const byId = new Map(state.records.map((r) => [r.instanceId, r]));
+  await mapLimit(sightings, 16, async (s) => {
+    byId.set(s.instanceId, await deps.store.recordSighting(s, byId.get(s.instanceId), nowS));
+  });
+  return [...byId.values()];
+}
+
+async function withMetrics(deps: ObserveDeps, input: LinkInput): Promise<Observation> {
+  const candidates = duplicateCandidates(input);
+  const latestMetricTime: Record<string, number> = {};
+  if (candidates.length > 0) {
+    const latest = await deps.mackerel.latestMetrics(candidates, ['loadavg5']);
+    for (const [hostId, metrics] of Object.entries(latest)) {
+      const t = metrics.loadavg5?.time;
+      if (t !== undefined) latestMetricTime[hostId] = t;
+    }
+  }
+  return { ...input, latestMetricTime };
+}
+
+/** The sweep: every host, every instance of every region, everything the store knows. */
+export async function observeFleet(
+  deps: ObserveDeps,
+  regions: readonly string[],
+  now: number,
+): Promise<Observation> {
+  const nowS = Math.floor(now / 1000);
+  const [hosts, inventories, state] = await Promise.all([
+    deps.mackerel.listHosts(),
+    deps.inventory.listRegions(regions),
+    deps.store.loadAll(),
+  ]);
+  const instances = inventories.flatMap((r) => (r.ok ? r.instances : []));
+  const regionStatus: RegionStatus[] = inventories.map((r) =>
+    r.ok
+      ? { region: r.region, ok: true, instanceCount: r.instances.length }
+      : { region: r.region, ok: false, instanceCount: 0, error: r.error },
+  );
+  const records = await recordSightings(
+    deps,
+    instances.map((i) => toSighting(i, deps.accountId, nowS)),
+    state,
+    nowS,
+  );
+  return withMetrics(deps, {
+    now,
+    mode: 'fleet',
+    regions: regionStatus,
+    hosts,
+    instances,
+    notFound: [],
+    state: { ...state, records },
+  });
+}
+
+export interface Target {
+  instanceId: string;
+  /** where to look; when unknown, the stored record's region, else every configured region */
+  region?: string;
+  /** what a state-change event from this account said: proof of ownership even if EC2 forgot it */
+  eventState?: Instance['state'];
+  eventTime?: number;
+}
+
+/** Given instances only (an event or a replay): a targeted DescribeInstances and one host list. */
+export async function observeInstances(
+  deps: ObserveDeps,
+  targets: readonly Target[],
+  regions: readonly string[],
+  now: number,
+  loaded?: InstanceState,
+): Promise<Observation> {
+  const nowS = Math.floor(now / 1000);
+  const ids = [...new Set(targets.map((t) => t.instanceId))];
+  const state = loaded ?? (await deps.store.loadInstances(ids));
+  const recorded = new Map(state.records.map((r) => [r.instanceId, r]));
+  const byRegion = new Map<string, string[]>();
+  for (const t of targets) {
+    const where = t.region ?? recorded.get(t.instanceId)?.region;
+    for (const region of where ? [where] : regions) {
+      byRegion.set(region, [...new Set([...(byRegion.get(region) ?? []), t.instanceId])]);
+    }
+  }
+  const [hosts, described] = await Promise.all([
+    deps.mackerel.listHosts(),
+    Promise.all(
+      [...byRegion].map(async ([region, regionIds]) => {
+        try {
+          const res = await deps.inventory.describe(region, regionIds);
+          return { region, ok: true as const, ...res };
+        } catch (e) {
+          return { region, ok: false as const, error: (e as Error).message, ids: regionIds };
+        }
+      }),
+    ),
+  ]);
+  const instances = described.flatMap((d) => (d.ok ? d.found : []));
+  const found = new Set(instances.map((i) => i.instanceId));
+  // Only an id that every region we asked denied is gone; an id in a failed region stays unknown.
+  const failedIds = new Set(described.flatMap((d) => (d.ok ? [] : d.ids)));
+  const notFound = ids.filter(
+    (id) => !found.has(id) && !failedIds.has(id) && described.some((d) => d.ok && d.notFound.includes(id)),
+  );
+
+  const sightings: Sighting[] = instances.map((i) => toSighting(i, deps.accountId, nowS));
+  for (const t of targets) {
+    // An event from this account proves ownership even when EC2 no longer returns the instance.
+    if (!found.has(t.instanceId) && t.eventState && t.region && !recorded.has(t.instanceId)) {
+      sightings.push({
+        instanceId: t.instanceId,
+        region: t.region,
+        accountId: deps.accountId,
+        state: notFound.includes(t.instanceId) ? 'terminated' : t.eventState,
+        stateTime: t.eventTime ?? nowS,
+        ignored: false,
+      });
+    }
+  }
+  const records = await recordSightings(deps, sightings, state, nowS);
+  return withMetrics(deps, {
+    now,
+    mode: 'instances',
+    targetIds: ids,
+    regions: described.map((d) =>
+      d.ok
+        ? { region: d.region, ok: true, instanceCount: d.found.length }
+        : { region: d.region, ok: false, instanceCount: 0, error: d.error },
+    ),
+    hosts,
+    instances,
+    notFound,
+    state: { ...state, records },
+  });
+}

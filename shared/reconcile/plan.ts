@@ -1,0 +1,519 @@
+/**
+ * The planner: a pure function from what was observed to the actions that make Mackerel true to EC2.
+ * No I/O, no clock, no environment: everything arrives in `Observation` and `Policy`.
+ * DESIGN.md's "What the planner decides" and "Safety" are implemented here and only here.
+ */
+import { createHash } from 'node:crypto';
+import type { Instance } from '../ec2/instance.js';
+import type { Finding } from '../findings/publish.js';
+import type { Host } from '../mackerel/schemas.js';
+import { type MatchableInstance, matchHosts } from './match.js';
+import type {
+  Action,
+  CheckMemo,
+  CheckName,
+  InstanceRecord,
+  Link,
+  Observation,
+  Plan,
+  Policy,
+  RestoreMemo,
+  RetireAction,
+} from './types.js';
+
+export const IGNORE_TAG = 'mackerel-reconciler:ignore';
+
+export const DUPLICATE_FIX =
+  'This host duplicates the EC2 instance %INSTANCE% because mackerel-agent could not read the instance metadata (IMDS). ' +
+  'Fix: enable IMDS on the instance (HttpEndpoint=enabled), delete /var/lib/mackerel-agent/id, restart mackerel-agent; ' +
+  'it then reports as %CANONICAL% and this host is retired once it has been silent for %MINUTES% minutes.';
+
+export const IMDS_MESSAGE =
+  'Instance %INSTANCE% has its instance metadata service disabled (MetadataOptions.HttpEndpoint=disabled): ' +
+  'mackerel-agent cannot read its instance id and registers duplicate hosts. ' +
+  'Fix: aws ec2 modify-instance-metadata-options --instance-id %INSTANCE% --http-endpoint enabled';
+
+/** The effective state of an owned instance, or undefined when it cannot be known now. */
+type Effective = Instance['state'] | 'gone';
+
+const KIND_ORDER: Record<Action['kind'], number> = {
+  'merge-roles': 0,
+  'set-status': 1,
+  'report-check': 2,
+  'enable-imds': 3,
+  retire: 4,
+  'forget-memo': 5,
+};
+
+const fill = (template: string, vars: Record<string, string | number>) =>
+  template.replace(/%([A-Z]+)%/g, (_, k: string) => String(vars[k] ?? ''));
+
+const roleFullnames = (host: Host): string[] =>
+  Object.entries(host.roles)
+    .flatMap(([service, roles]) => roles.map((r) => `${service}:${r}`))
+    .sort();
+
+const digest = (parts: readonly string[]) =>
+  createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 16);
+
+function isIgnored(inst: Instance | undefined, record: InstanceRecord | undefined): boolean {
+  if (inst) return (inst.tags[IGNORE_TAG] ?? '').trim().toLowerCase() === 'true';
+  return record?.ignored ?? false;
+}
+
+/** What linking needs of an observation; metrics are fetched after it, for duplicate candidates only. */
+export type LinkInput = Omit<Observation, 'latestMetricTime'>;
+
+/** Ownership, effective state and host links: the part of planning that observe also needs. */
+export function linkFleet(obs: LinkInput) {
+  const live = new Map(obs.instances.map((i) => [i.instanceId, i]));
+  const records = new Map(obs.state.records.map((r) => [r.instanceId, r]));
+  const regionOk = new Map(obs.regions.map((r) => [r.region, r]));
+  const notFound = new Set(obs.notFound);
+  const targets = new Set(obs.targetIds ?? []);
+  const inScope = (id: string) => obs.mode === 'fleet' || targets.has(id);
+
+  // Ownership: an instance is ours when DescribeInstances returns it now or the store remembers a sighting.
+  const known = new Map<string, MatchableInstance>();
+  for (const r of records.values()) known.set(r.instanceId, r);
+  for (const i of live.values()) known.set(i.instanceId, i);
+
+  const effective = (id: string): Effective | undefined => {
+    const inst = live.get(id);
+    if (inst) return inst.state;
+    const rec = records.get(id);
+    if (!rec) return undefined;
+    if (obs.mode === 'instances') return notFound.has(id) ? 'gone' : undefined;
+    // A failed or empty inventory is not "everything terminated".
+    const region = regionOk.get(rec.region);
+    return region?.ok && region.instanceCount > 0 ? 'gone' : undefined;
+  };
+
+  const weakAllowed =
+    obs.mode === 'fleet'
+      ? undefined
+      : // One instance alone cannot settle a reused address: trust only weak links a full sweep recorded.
+        (hostId: string, instanceId: string) =>
+          records.get(instanceId)?.linkedHostIds.includes(hostId) ?? false;
+  const match = matchHosts(obs.hosts, known, weakAllowed);
+  const linksByInstance = new Map<string, Link[]>();
+  for (const link of match.links) {
+    const list = linksByInstance.get(link.instanceId);
+    if (list) list.push(link);
+    else linksByInstance.set(link.instanceId, [link]);
+  }
+  return { live, records, known, inScope, effective, match, linksByInstance };
+}
+
+/** Hosts whose last metric decides a duplicate merge: the members of running instances' multi-host groups. */
+export function duplicateCandidates(obs: LinkInput): string[] {
+  const { live, inScope, linksByInstance } = linkFleet(obs);
+  const out: string[] = [];
+  for (const [instanceId, links] of linksByInstance) {
+    if (links.length >= 2 && inScope(instanceId) && live.get(instanceId)?.state === 'running') {
+      out.push(...links.filter((l) => l.strength !== 'custom-identifier').map((l) => l.hostId));
+    }
+  }
+  return out.sort();
+}
+
+export function plan(obs: Observation, policy: Policy): Plan {
+  const nowS = Math.floor(obs.now / 1000);
+  const { live, records, known, inScope, effective, match, linksByInstance } = linkFleet(obs);
+  const restores = new Map<string, RestoreMemo>(obs.state.restores.map((m) => [m.hostId, m]));
+  const checks = new Map<string, CheckMemo>(obs.state.checks.map((m) => [`${m.name}#${m.hostId}`, m]));
+
+  const hostsById = new Map(obs.hosts.filter((h) => !h.isRetired).map((h) => [h.id, h]));
+
+  const actions: Action[] = [];
+  const ignoredInstanceIds: string[] = [];
+  const unknownInstanceIds: string[] = [];
+  const goneInstanceIds: string[] = [];
+  const linkedHostIds: Record<string, string[]> = {};
+  const actedHosts = new Set<string>();
+
+  const instanceIds = [...new Set([...known.keys()])].filter(inScope).sort();
+  for (const instanceId of instanceIds) {
+    const inst = live.get(instanceId);
+    const rec = records.get(instanceId);
+    const links = (linksByInstance.get(instanceId) ?? []).sort((a, b) => a.hostId.localeCompare(b.hostId));
+    const hosts = links.map((l) => hostsById.get(l.hostId)).filter((h): h is Host => h !== undefined);
+    linkedHostIds[instanceId] = hosts.map((h) => h.id);
+    for (const h of hosts) actedHosts.add(h.id);
+    if (isIgnored(inst, rec)) {
+      ignoredInstanceIds.push(instanceId);
+      continue;
+    }
+    const state = effective(instanceId);
+    if (state === undefined) {
+      unknownInstanceIds.push(instanceId);
+      continue;
+    }
+    const ctx: InstanceContext = {
+      instanceId,
+      region: inst?.region ?? rec?.region ?? '',
+      version: rec?.version ?? 0,
+      hosts,
+      links,
+      restores,
+      checks,
+      nowS,
+      policy,
+      latest: obs.latestMetricTime,
+    };
+    if (state === 'gone') goneInstanceIds.push(instanceId);
+    if (state === 'terminated' || state === 'gone') actions.push(...planRetireAll(ctx, state));
+    else if (state === 'stopping' || state === 'stopped') actions.push(...planStopped(ctx));
+    else if (state === 'running' && inst) actions.push(...planRunning(ctx, inst));
+  }
+
+  // Memos about hosts that no longer exist (retired by anyone) mean nothing any more.
+  const memoInScope = (m: { instanceId: string }) => inScope(m.instanceId);
+  for (const m of obs.state.restores.filter(memoInScope)) {
+    if (!hostsById.has(m.hostId)) actions.push(forget(m.instanceId, m.hostId, 'restore'));
+  }
+  for (const m of obs.state.checks.filter(memoInScope)) {
+    if (!hostsById.has(m.hostId)) actions.push(forget(m.instanceId, m.hostId, m.name));
+  }
+
+  const findings: Finding[] = [];
+  let circuitBreaker: Plan['circuitBreaker'];
+  if (policy.circuitBreaker) {
+    const retirements = actions.filter((a) => a.kind === 'retire').length;
+    const ownedHosts = actedHosts.size;
+    const tripped =
+      retirements > 0 &&
+      (retirements > policy.maxRetirePerRun || retirements * 100 > policy.maxRetirePercent * ownedHosts);
+    circuitBreaker = {
+      tripped,
+      retirements,
+      ownedHosts,
+      maxPerRun: policy.maxRetirePerRun,
+      maxPercent: policy.maxRetirePercent,
+    };
+    if (tripped) {
+      const held = actions.filter((a): a is RetireAction => a.kind === 'retire');
+      findings.push({
+        detailType: 'Circuit Breaker Tripped',
+        detail: {
+          ...circuitBreaker,
+          reason: `${retirements} retirements planned, over the limit of ${policy.maxRetirePerRun} or ${policy.maxRetirePercent}% of ${ownedHosts} owned hosts; nothing was retired`,
+          hostIds: held.slice(0, 100).map((a) => a.hostId),
+        },
+      });
+      const keep = actions.filter((a) => a.kind !== 'retire');
+      actions.length = 0;
+      actions.push(...keep);
+    }
+  }
+
+  actions.sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.key.localeCompare(b.key));
+  return {
+    actions,
+    findings,
+    links: [...match.links].sort((a, b) => a.hostId.localeCompare(b.hostId)),
+    linkedHostIds,
+    ambiguities: [...match.ambiguities].sort((a, b) => a.hostId.localeCompare(b.hostId)),
+    foreignHostIds: [...match.foreign].sort(),
+    ignoredInstanceIds,
+    unknownInstanceIds,
+    goneInstanceIds,
+    circuitBreaker,
+  };
+}
+
+interface InstanceContext {
+  instanceId: string;
+  region: string;
+  version: number;
+  hosts: Host[];
+  links: Link[];
+  restores: Map<string, RestoreMemo>;
+  checks: Map<string, CheckMemo>;
+  nowS: number;
+  policy: Policy;
+  latest: Record<string, number>;
+}
+
+const hostRef = (h: Host) => ({ hostId: h.id, hostName: h.displayName || h.name });
+
+function retire(
+  ctx: InstanceContext,
+  host: Host,
+  retireReason: RetireAction['retireReason'],
+  reason: string,
+  opts: { dependsOn?: string; finding?: Finding } = {},
+): RetireAction {
+  const finding: Finding = opts.finding ?? {
+    detailType: 'Host Retired',
+    detail: { instanceId: ctx.instanceId, region: ctx.region, ...hostRef(host), reason: retireReason },
+  };
+  return {
+    kind: 'retire',
+    key: `retire#${host.id}`,
+    instanceId: ctx.instanceId,
+    region: ctx.region,
+    ...hostRef(host),
+    retireReason,
+    reason,
+    dependsOn: opts.dependsOn,
+    findings: [finding],
+  };
+}
+
+function planRetireAll(ctx: InstanceContext, state: 'terminated' | 'gone'): Action[] {
+  const reason =
+    state === 'terminated'
+      ? `instance ${ctx.instanceId} is terminated`
+      : `instance ${ctx.instanceId} is no longer returned by DescribeInstances`;
+  return ctx.hosts.map((h) =>
+    retire(ctx, h, state === 'terminated' ? 'instance-terminated' : 'instance-gone', reason),
+  );
+}
+
+function setStatus(
+  ctx: InstanceContext,
+  host: Host,
+  to: Host['status'],
+  reason: string,
+  restoring: boolean,
+): Action {
+  return {
+    kind: 'set-status',
+    key: `status#${host.id}#${to}#${ctx.instanceId}@${ctx.version}`,
+    instanceId: ctx.instanceId,
+    ...hostRef(host),
+    from: host.status,
+    to,
+    remember: restoring ? undefined : host.status,
+    restoring,
+    reason,
+    findings: [
+      {
+        detailType: 'Host Status Changed',
+        detail: {
+          instanceId: ctx.instanceId,
+          region: ctx.region,
+          ...hostRef(host),
+          from: host.status,
+          to,
+          reason,
+        },
+      },
+    ],
+  };
+}
+
+function planStopped(ctx: InstanceContext): Action[] {
+  const out: Action[] = [];
+  for (const h of ctx.hosts) {
+    // maintenance and a poweroff someone else set are a person's choice: left alone.
+    if (h.status === 'working' || h.status === 'standby') {
+      out.push(setStatus(ctx, h, 'poweroff', `instance ${ctx.instanceId} is stopped`, false));
+    }
+  }
+  return out;
+}
+
+function forget(instanceId: string, hostId: string, memo: 'restore' | CheckName): Action {
+  return {
+    kind: 'forget-memo',
+    key: `forget#${memo}#${hostId}`,
+    instanceId,
+    hostId,
+    memo,
+    reason: `host ${hostId} no longer needs its ${memo} memo`,
+    findings: [],
+  };
+}
+
+function checkAction(
+  ctx: InstanceContext,
+  host: Host,
+  name: CheckName,
+  status: 'WARNING' | 'OK',
+  message: string,
+  findings: Finding[],
+): Action {
+  const memo = ctx.checks.get(`${name}#${host.id}`);
+  return {
+    kind: 'report-check',
+    key: `check#${name}#${host.id}#${status}#${memo?.changedAt ?? 0}`,
+    instanceId: ctx.instanceId,
+    hostId: host.id,
+    name,
+    status,
+    message,
+    reason: message,
+    findings,
+  };
+}
+
+function planRunning(ctx: InstanceContext, inst: Instance): Action[] {
+  const out: Action[] = [];
+  // Restore only what this service powered off; a poweroff a person set has no memo and stays.
+  for (const h of ctx.hosts) {
+    const memo = ctx.restores.get(h.id);
+    if (!memo) continue;
+    if (h.status === 'poweroff') {
+      out.push(setStatus(ctx, h, memo.status, `instance ${ctx.instanceId} is running again`, true));
+    } else {
+      out.push(forget(ctx.instanceId, h.id, 'restore'));
+    }
+  }
+
+  const duplicates = new Set<string>();
+  if (ctx.hosts.length >= 2) out.push(...planDuplicates(ctx, duplicates));
+  // A duplicate-host warning on a host that is no longer a reporting duplicate is closed.
+  for (const h of ctx.hosts) {
+    const memo = ctx.checks.get(`duplicate-host#${h.id}`);
+    if (memo?.status === 'WARNING' && !duplicates.has(h.id)) {
+      out.push(checkAction(ctx, h, 'duplicate-host', 'OK', `host ${h.id} is no longer a duplicate`, []));
+    }
+  }
+
+  out.push(...planImds(ctx, inst));
+  return out;
+}
+
+function planDuplicates(ctx: InstanceContext, stillReporting: Set<string>): Action[] {
+  const out: Action[] = [];
+  const strength = new Map(ctx.links.map((l) => [l.hostId, l.strength]));
+  const ordered = [...ctx.hosts].sort(
+    (a, b) =>
+      Number(strength.get(b.id) === 'custom-identifier') -
+        Number(strength.get(a.id) === 'custom-identifier') ||
+      a.createdAt - b.createdAt ||
+      a.id.localeCompare(b.id),
+  );
+  const [canonical, ...dups] = ordered;
+  if (!canonical) return out;
+
+  const have = new Set(roleFullnames(canonical));
+  const union = [...new Set([...have, ...dups.flatMap(roleFullnames)])].sort();
+  let rolesKey: string | undefined;
+  if (union.length > have.size) {
+    rolesKey = `roles#${canonical.id}#${digest(union)}`;
+    out.push({
+      kind: 'merge-roles',
+      key: rolesKey,
+      instanceId: ctx.instanceId,
+      hostId: canonical.id,
+      roleFullnames: union,
+      duplicateHostIds: dups.map((d) => d.id),
+      reason: `add the roles of duplicate hosts ${dups.map((d) => d.id).join(', ')} to ${canonical.id}`,
+      findings: [],
+    });
+  }
+
+  const staleBefore = ctx.nowS - ctx.policy.duplicateStaleMinutes * 60;
+  const detected: Host[] = [];
+  for (const dup of dups) {
+    const last = ctx.latest[dup.id] ?? dup.createdAt;
+    if (last < staleBefore) {
+      out.push(
+        retire(
+          ctx,
+          dup,
+          'duplicate-stale',
+          `duplicate of ${canonical.id}, silent since ${new Date(last * 1000).toISOString()}`,
+          {
+            dependsOn: rolesKey,
+            finding: {
+              detailType: 'Duplicate Host Merged',
+              detail: {
+                instanceId: ctx.instanceId,
+                region: ctx.region,
+                ...hostRef(dup),
+                canonicalHostId: canonical.id,
+                rolesMerged: union,
+                silentSince: last,
+              },
+            },
+          },
+        ),
+      );
+    } else {
+      stillReporting.add(dup.id);
+      if (ctx.checks.get(`duplicate-host#${dup.id}`)?.status !== 'WARNING') detected.push(dup);
+    }
+  }
+  detected.forEach((dup, i) => {
+    const message = fill(DUPLICATE_FIX, {
+      INSTANCE: ctx.instanceId,
+      CANONICAL: canonical.id,
+      MINUTES: ctx.policy.duplicateStaleMinutes,
+    });
+    const findings: Finding[] =
+      i === 0
+        ? [
+            {
+              detailType: 'Duplicate Hosts Detected',
+              detail: {
+                instanceId: ctx.instanceId,
+                region: ctx.region,
+                canonicalHostId: canonical.id,
+                duplicateHostIds: detected.map((d) => d.id),
+                fix: message,
+              },
+            },
+          ]
+        : [];
+    out.push(checkAction(ctx, dup, 'duplicate-host', 'WARNING', message, findings));
+  });
+  return out;
+}
+
+function planImds(ctx: InstanceContext, inst: Instance): Action[] {
+  const out: Action[] = [];
+  if (ctx.hosts.length === 0) return out;
+  const message = fill(IMDS_MESSAGE, { INSTANCE: ctx.instanceId });
+  if (inst.httpEndpoint === 'disabled') {
+    const raise = ctx.hosts.filter((h) => ctx.checks.get(`imds-disabled#${h.id}`)?.status !== 'WARNING');
+    raise.forEach((h, i) => {
+      const findings: Finding[] =
+        i === 0
+          ? [
+              {
+                detailType: 'IMDS Disabled',
+                detail: {
+                  instanceId: ctx.instanceId,
+                  region: ctx.region,
+                  hostIds: ctx.hosts.map((x) => x.id),
+                  remediate: ctx.policy.imdsRemediate,
+                },
+              },
+            ]
+          : [];
+      out.push(checkAction(ctx, h, 'imds-disabled', 'WARNING', message, findings));
+    });
+    if (ctx.policy.imdsRemediate) {
+      out.push({
+        kind: 'enable-imds',
+        key: `imds#${ctx.instanceId}@${ctx.version}`,
+        instanceId: ctx.instanceId,
+        region: ctx.region,
+        reason: `instance ${ctx.instanceId} has IMDS disabled and IMDS_REMEDIATE is on`,
+        findings: [
+          {
+            detailType: 'IMDS Remediated',
+            detail: {
+              instanceId: ctx.instanceId,
+              region: ctx.region,
+              hostIds: ctx.hosts.map((x) => x.id),
+              change: 'ModifyInstanceMetadataOptions HttpEndpoint=enabled',
+            },
+          },
+        ],
+      });
+    }
+  } else {
+    const fixed = ctx.hosts.filter((h) => ctx.checks.get(`imds-disabled#${h.id}`)?.status === 'WARNING');
+    for (const h of fixed) {
+      out.push(
+        checkAction(ctx, h, 'imds-disabled', 'OK', `instance ${ctx.instanceId} has IMDS enabled again`, []),
+      );
+    }
+  }
+  return out;
+}

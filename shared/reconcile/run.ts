@@ -1,0 +1,233 @@
+/**
+ * One reconciliation run: observe → plan → act → report. The three handlers call these and nothing else.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Ec2StateChangeEvent } from '../events/schemas.js';
+import type { Runtime } from '../runtime.js';
+import type { InstanceState } from '../state/store.js';
+import { mapLimit } from '../util/concurrency.js';
+import { type ActionResult, execute } from './execute.js';
+import { observeFleet, observeInstances, type Target } from './observe.js';
+import { plan } from './plan.js';
+import type { Observation, Plan, Policy, RegionStatus } from './types.js';
+
+export type Trigger = 'instance-state-change' | 'sweep' | 'replay';
+
+export interface EventOutcome {
+  eventId: string;
+  instanceId: string;
+  state: string;
+  outcome: 'reconciled' | 'duplicate' | 'stale' | 'foreign-account';
+  note?: string;
+}
+
+export interface Report {
+  trigger: Trigger;
+  runId: string;
+  accountId: string;
+  dryRun: boolean;
+  startedAt: string;
+  durationMs: number;
+  status: 'ok' | 'partial' | 'skipped';
+  skipped?: string;
+  regions: RegionStatus[];
+  counts: {
+    hosts: number;
+    instances: number;
+    linkedHosts: number;
+    foreignHosts: number;
+    planned: number;
+    done: number;
+    failed: number;
+  };
+  actions: ActionResult[];
+  findings: { published: number; failed: number; detailTypes: Record<string, number> };
+  ambiguities: Plan['ambiguities'];
+  foreignHostIds: string[];
+  ignoredInstanceIds: string[];
+  unknownInstanceIds: string[];
+  circuitBreaker?: Plan['circuitBreaker'];
+  events?: EventOutcome[];
+}
+
+export interface RunOptions {
+  dryRun?: boolean;
+  trigger: Trigger;
+  /** test hook, see ExecuteOptions */
+  crashAfterClaim?: boolean;
+}
+
+const SWEEP_LEASE = 'sweep';
+const SWEEP_LEASE_MS = 15 * 60 * 1000;
+
+function policyOf(rt: Runtime, dryRun: boolean, circuitBreaker: boolean): Policy {
+  const c = rt.config;
+  return {
+    dryRun,
+    maxRetirePerRun: c.maxRetirePerRun,
+    maxRetirePercent: c.maxRetirePercent,
+    duplicateStaleMinutes: c.duplicateStaleMinutes,
+    imdsRemediate: c.imdsRemediate,
+    circuitBreaker,
+  };
+}
+
+function emptyReport(rt: Runtime, trigger: Trigger, runId: string, dryRun: boolean, started: number): Report {
+  return {
+    trigger,
+    runId,
+    accountId: rt.accountId,
+    dryRun,
+    startedAt: new Date(started).toISOString(),
+    durationMs: 0,
+    status: 'ok',
+    regions: [],
+    counts: { hosts: 0, instances: 0, linkedHosts: 0, foreignHosts: 0, planned: 0, done: 0, failed: 0 },
+    actions: [],
+    findings: { published: 0, failed: 0, detailTypes: {} },
+    ambiguities: [],
+    foreignHostIds: [],
+    ignoredInstanceIds: [],
+    unknownInstanceIds: [],
+  };
+}
+
+/** Plan, act, remember links, and fold it all into the report. */
+async function planAndAct(rt: Runtime, obs: Observation, policy: Policy, report: Report, opts: RunOptions) {
+  const p = plan(obs, policy);
+  rt.logger.info('planned', {
+    actions: p.actions.length,
+    circuitBreaker: p.circuitBreaker,
+    ambiguities: p.ambiguities.length,
+    foreignHosts: p.foreignHostIds.length,
+  });
+  const exec = await execute(p, rt, {
+    runId: report.runId,
+    dryRun: policy.dryRun,
+    clock: rt.clock,
+    crashAfterClaim: opts.crashAfterClaim,
+  });
+  // Links are observations: remembered even in a dry run, so the event path can trust weak links later.
+  const records = new Map(obs.state.records.map((r) => [r.instanceId, r]));
+  const changed = Object.entries(p.linkedHostIds).filter(([id, hostIds]) => {
+    const before = records.get(id)?.linkedHostIds ?? [];
+    return records.has(id) && (before.length !== hostIds.length || hostIds.some((h) => !before.includes(h)));
+  });
+  await mapLimit(changed, 16, ([id, hostIds]) => rt.store.saveLinks(id, hostIds));
+  const nowS = Math.floor(rt.clock() / 1000);
+  await mapLimit(p.goneInstanceIds, 16, (id) => rt.store.markGone(id, nowS));
+
+  report.regions.push(...obs.regions);
+  report.counts.hosts = Math.max(report.counts.hosts, obs.hosts.length);
+  report.counts.instances += obs.instances.length;
+  report.counts.linkedHosts += p.links.length;
+  report.counts.foreignHosts = Math.max(report.counts.foreignHosts, p.foreignHostIds.length);
+  report.actions.push(...exec.results);
+  report.findings.published += exec.findings.published;
+  report.findings.failed += exec.findings.failed;
+  for (const f of exec.findings.planned) {
+    report.findings.detailTypes[f.detailType] = (report.findings.detailTypes[f.detailType] ?? 0) + 1;
+  }
+  report.ambiguities.push(...p.ambiguities);
+  report.foreignHostIds = [...new Set([...report.foreignHostIds, ...p.foreignHostIds])];
+  report.ignoredInstanceIds.push(...p.ignoredInstanceIds);
+  report.unknownInstanceIds.push(...p.unknownInstanceIds);
+  if (p.circuitBreaker) report.circuitBreaker = p.circuitBreaker;
+}
+
+function finish(report: Report, started: number, clock: () => number): Report {
+  report.durationMs = clock() - started;
+  report.counts.planned = report.actions.length;
+  report.counts.done = report.actions.filter((a) => a.outcome === 'done').length;
+  report.counts.failed = report.actions.filter((a) => a.outcome === 'failed').length;
+  if (report.status !== 'skipped' && (report.counts.failed > 0 || report.regions.some((r) => !r.ok))) {
+    report.status = 'partial';
+  }
+  return report;
+}
+
+/** The scheduled sweep: the whole fleet, under a lease so two sweeps never overlap. */
+export async function runSweep(rt: Runtime, opts: RunOptions & { regions?: string[] }): Promise<Report> {
+  const dryRun = opts.dryRun ?? rt.config.dryRun;
+  const started = rt.clock();
+  const report = emptyReport(rt, opts.trigger, randomUUID(), dryRun, started);
+  const regions = opts.regions ?? rt.config.regions;
+  // A dry run writes nothing that matters, so it needs no lease and may overlap a real sweep.
+  if (!dryRun && !(await rt.store.acquireLease(SWEEP_LEASE, report.runId, started, SWEEP_LEASE_MS))) {
+    report.status = 'skipped';
+    report.skipped = 'another sweep holds the lease';
+    return finish(report, started, rt.clock);
+  }
+  try {
+    const obs = await observeFleet(rt, regions, started);
+    await planAndAct(rt, obs, policyOf(rt, dryRun, true), report, opts);
+  } finally {
+    if (!dryRun) await rt.store.releaseLease(SWEEP_LEASE, report.runId);
+  }
+  return finish(report, started, rt.clock);
+}
+
+/** Given instance ids (a replay): a targeted look-up in their regions, then the same planner. */
+export async function runInstances(rt: Runtime, instanceIds: string[], opts: RunOptions): Promise<Report> {
+  const dryRun = opts.dryRun ?? rt.config.dryRun;
+  const started = rt.clock();
+  const report = emptyReport(rt, opts.trigger, randomUUID(), dryRun, started);
+  const obs = await observeInstances(
+    rt,
+    instanceIds.map((instanceId) => ({ instanceId })),
+    rt.config.regions,
+    started,
+  );
+  await planAndAct(rt, obs, policyOf(rt, dryRun, false), report, opts);
+  return finish(report, started, rt.clock);
+}
+
+/**
+ * State-change events, level-triggered: an event only says which instance to look at. Events from another
+ * account, already handled, or older than the state already known change nothing.
+ */
+export async function runEvents(
+  rt: Runtime,
+  events: Ec2StateChangeEvent[],
+  opts: RunOptions,
+): Promise<Report> {
+  const dryRun = opts.dryRun ?? rt.config.dryRun;
+  const started = rt.clock();
+  const report = emptyReport(rt, opts.trigger, randomUUID(), dryRun, started);
+  report.events = [];
+  const ordered = [...events].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+  for (const event of ordered) {
+    const instanceId = event.detail['instance-id'];
+    const outcome: EventOutcome = {
+      eventId: event.id,
+      instanceId,
+      state: event.detail.state,
+      outcome: 'reconciled',
+    };
+    report.events.push(outcome);
+    if (event.account !== rt.accountId) {
+      outcome.outcome = 'foreign-account';
+      outcome.note = `event from account ${event.account}, this is ${rt.accountId}`;
+      continue;
+    }
+    const loaded: InstanceState = await rt.store.loadInstances([instanceId]);
+    if (loaded.events.has(`${instanceId}#${event.id}`)) {
+      outcome.outcome = 'duplicate';
+      continue;
+    }
+    const eventTime = Math.floor(Date.parse(event.time) / 1000);
+    const record = loaded.records.find((r) => r.instanceId === instanceId);
+    if (record && eventTime < record.stateTime) {
+      outcome.outcome = 'stale';
+      outcome.note = `event of ${event.time} is older than the state known since ${new Date(record.stateTime * 1000).toISOString()}`;
+      continue;
+    }
+    const target: Target = { instanceId, region: event.region, eventState: event.detail.state, eventTime };
+    const obs = await observeInstances(rt, [target], rt.config.regions, rt.clock(), loaded);
+    await planAndAct(rt, obs, policyOf(rt, dryRun, false), report, opts);
+    const failed = report.actions.some((a) => a.instanceId === instanceId && a.outcome === 'failed');
+    if (!dryRun && !failed)
+      await rt.store.markEventHandled(instanceId, event.id, Math.floor(rt.clock() / 1000));
+  }
+  return finish(report, started, rt.clock);
+}

@@ -1,0 +1,192 @@
+import type { Instance, InstanceState } from '../ec2/instance.js';
+import type { Finding } from '../findings/publish.js';
+import type { CheckStatus, Host, HostStatus } from '../mackerel/schemas.js';
+
+/** What the store remembers of an instance this account has seen: proof of ownership and the last state. */
+export interface InstanceRecord {
+  instanceId: string;
+  region: string;
+  accountId: string;
+  state: InstanceState;
+  /** epoch seconds of the newest state information we acted on (event time or sweep time) */
+  stateTime: number;
+  /** bumped on every state change; makes per-transition action keys unique */
+  version: number;
+  firstSeenAt: number;
+  lastSeenAt: number;
+  ignored: boolean;
+  privateDnsName?: string;
+  privateIpAddress?: string;
+  launchTime?: number;
+  /** hosts linked to this instance at the last observation (strong and weak) */
+  linkedHostIds: string[];
+}
+
+/** The status a host had before this service set it to poweroff. */
+export interface RestoreMemo {
+  instanceId: string;
+  hostId: string;
+  status: HostStatus;
+  setAt: number;
+}
+
+export type CheckName = 'imds-disabled' | 'duplicate-host';
+
+/** The last check status this service reported for a host. */
+export interface CheckMemo {
+  instanceId: string;
+  hostId: string;
+  name: CheckName;
+  status: CheckStatus;
+  changedAt: number;
+}
+
+export interface StoredState {
+  records: InstanceRecord[];
+  restores: RestoreMemo[];
+  checks: CheckMemo[];
+}
+
+export type LinkStrength = 'custom-identifier' | 'cloud-meta' | 'weak';
+export interface Link {
+  hostId: string;
+  instanceId: string;
+  strength: LinkStrength;
+}
+
+export interface Ambiguity {
+  hostId: string;
+  candidates: string[];
+}
+
+export type RetireReason = 'instance-terminated' | 'instance-gone' | 'duplicate-stale';
+
+interface ActionBase {
+  /** ledger key: one side effect, performed at most once */
+  key: string;
+  instanceId: string;
+  reason: string;
+  /** published after the action succeeds */
+  findings: Finding[];
+}
+
+export interface RetireAction extends ActionBase {
+  kind: 'retire';
+  hostId: string;
+  hostName: string;
+  retireReason: RetireReason;
+  region?: string;
+  /** duplicate merges wait for the role merge onto the canonical host */
+  dependsOn?: string;
+}
+
+export interface SetStatusAction extends ActionBase {
+  kind: 'set-status';
+  hostId: string;
+  hostName: string;
+  from: HostStatus;
+  to: HostStatus;
+  /** poweroff remembers the previous status so that a start can restore it */
+  remember?: HostStatus;
+  /** restores clear the memo once done */
+  restoring: boolean;
+}
+
+export interface MergeRolesAction extends ActionBase {
+  kind: 'merge-roles';
+  hostId: string;
+  roleFullnames: string[];
+  duplicateHostIds: string[];
+}
+
+export interface ReportCheckAction extends ActionBase {
+  kind: 'report-check';
+  hostId: string;
+  name: CheckName;
+  status: CheckStatus;
+  message: string;
+}
+
+export interface EnableImdsAction extends ActionBase {
+  kind: 'enable-imds';
+  region: string;
+}
+
+/** State-only housekeeping: a memo that no longer means anything. */
+export interface ForgetMemoAction extends ActionBase {
+  kind: 'forget-memo';
+  hostId: string;
+  memo: 'restore' | CheckName;
+}
+
+export type Action =
+  | RetireAction
+  | SetStatusAction
+  | MergeRolesAction
+  | ReportCheckAction
+  | EnableImdsAction
+  | ForgetMemoAction;
+export type ActionKind = Action['kind'];
+
+export interface Policy {
+  dryRun: boolean;
+  maxRetirePerRun: number;
+  maxRetirePercent: number;
+  duplicateStaleMinutes: number;
+  imdsRemediate: boolean;
+  /** sweeps only: an event or replay of given instances acts on one instance at a time */
+  circuitBreaker: boolean;
+}
+
+export interface RegionStatus {
+  region: string;
+  ok: boolean;
+  /** instances DescribeInstances returned (fleet mode) */
+  instanceCount: number;
+  error?: string;
+}
+
+/** Everything the planner needs, already read and validated. */
+export interface Observation {
+  /** epoch milliseconds */
+  now: number;
+  /**
+   * fleet: full inventories of `regions` (an owned instance missing from an ok, non-empty region is gone);
+   * instances: a targeted look-up of `targetIds` (only ids EC2 explicitly denied are gone).
+   */
+  mode: 'fleet' | 'instances';
+  targetIds?: string[];
+  regions: RegionStatus[];
+  hosts: Host[];
+  instances: Instance[];
+  /** ids DescribeInstances answered NotFound for (instances mode) */
+  notFound: string[];
+  state: StoredState;
+  /** latest loadavg5 time (epoch s) of duplicate candidates; absent = no data */
+  latestMetricTime: Record<string, number>;
+}
+
+export interface CircuitBreakerState {
+  tripped: boolean;
+  retirements: number;
+  ownedHosts: number;
+  maxPerRun: number;
+  maxPercent: number;
+}
+
+export interface Plan {
+  actions: Action[];
+  /** findings that belong to no single action (the circuit breaker) */
+  findings: Finding[];
+  links: Link[];
+  /** linked host ids per owned instance, to remember for later runs */
+  linkedHostIds: Record<string, string[]>;
+  ambiguities: Ambiguity[];
+  foreignHostIds: string[];
+  ignoredInstanceIds: string[];
+  /** instances whose state cannot be known now (failed region, out of scope) */
+  unknownInstanceIds: string[];
+  /** owned instances EC2 no longer returns */
+  goneInstanceIds: string[];
+  circuitBreaker?: CircuitBreakerState;
+}

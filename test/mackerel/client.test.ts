@@ -1,0 +1,504 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FakeMackerel } from '../../sandbox/mackerel-server.js';
+import { mulberry32 } from '../../sandbox/random.js';
+import { MackerelClient, type MackerelClientOptions } from '../../shared/mackerel/client.js';
+import {
+  MackerelApiError,
+  MackerelConfigError,
+  MackerelNetworkError,
+  MackerelResponseError,
+} from '../../shared/mackerel/errors.js';
+import type { CheckReport } from '../../shared/mackerel/schemas.js';
+
+const SEED = Number(process.env.TEST_SEED ?? 20240611);
+console.log(`mackerel client tests: seed ${SEED}`);
+
+const API_KEY = 'sEcReT-api-key-0123456789';
+
+let fake: FakeMackerel;
+let slept: number[];
+let retries: { method: string; path: string; attempt: number; status?: number; delayMs: number }[];
+
+function client(over: Partial<MackerelClientOptions> = {}): MackerelClient {
+  return new MackerelClient({
+    apiKey: API_KEY,
+    apiBase: fake.url,
+    sleep: async (ms) => {
+      slept.push(ms);
+    },
+    random: mulberry32(SEED),
+    onRetry: (info) => retries.push(info),
+    ...over,
+  });
+}
+
+/** A one-off HTTP server for answers the fake will not give (wrong shapes, Retry-After, silence). */
+async function tinyServer(
+  handler: (req: IncomingMessage, res: ServerResponse, n: number) => void,
+): Promise<{ url: string; server: Server; requests: () => number }> {
+  let n = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => handler(req, res, n++));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, server, requests: () => n };
+}
+
+const tiny: Server[] = [];
+async function tinyJson(
+  answer: (n: number) => { status?: number; body: string; headers?: Record<string, string> },
+) {
+  const t = await tinyServer((_req, res, n) => {
+    const a = answer(n);
+    res.writeHead(a.status ?? 200, { 'content-type': 'application/json', ...a.headers });
+    res.end(a.body);
+  });
+  tiny.push(t.server);
+  return t;
+}
+
+function validHost(id: string, extra: Record<string, unknown> = {}) {
+  return { id, name: `host-${id}`, status: 'working', createdAt: 1_700_000_000, ...extra };
+}
+
+beforeAll(async () => {
+  fake = new FakeMackerel({ apiKey: API_KEY, rng: mulberry32(SEED) });
+  await fake.start();
+});
+afterAll(async () => {
+  await fake.stop();
+});
+beforeEach(() => {
+  fake.hosts.clear();
+  fake.calls.length = 0;
+  fake.checkReports.length = 0;
+  fake.clearFaults();
+  slept = [];
+  retries = [];
+});
+afterEach(async () => {
+  for (const s of tiny.splice(0)) {
+    s.closeAllConnections();
+    await new Promise((resolve) => s.close(resolve));
+  }
+});
+
+describe('configuration', () => {
+  it.each([
+    'https://api.mackerelio.com',
+    'https://api.mackerelio.com/',
+    'http://127.0.0.1:8080',
+    'http://127.1.2.3',
+    'http://localhost:3000',
+    'http://[::1]:3000',
+  ])('accepts %s', (apiBase) => {
+    expect(() => new MackerelClient({ apiKey: API_KEY, apiBase })).not.toThrow();
+  });
+
+  it.each([
+    'http://api.mackerelio.com',
+    'http://10.0.0.1',
+    'http://127.example.com',
+    'http://localhost.example.com',
+    'ftp://127.0.0.1',
+    'not a url',
+  ])('refuses %s', (apiBase) => {
+    expect(() => new MackerelClient({ apiKey: API_KEY, apiBase })).toThrow(MackerelConfigError);
+  });
+
+  it('refuses an empty key, and a key fetch would quote back in its own error', () => {
+    expect(() => new MackerelClient({ apiKey: '', apiBase: 'https://api.mackerelio.com' })).toThrow(
+      MackerelConfigError,
+    );
+    const bad = `${API_KEY}\n`;
+    try {
+      new MackerelClient({ apiKey: `x${bad}y`, apiBase: 'https://api.mackerelio.com' });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(MackerelConfigError);
+      expect(String(err)).not.toContain(API_KEY);
+    }
+  });
+});
+
+describe('hosts', () => {
+  it('listHosts asks for all four live statuses, sends the key, and never lists retired hosts', async () => {
+    for (const status of ['working', 'standby', 'maintenance', 'poweroff'] as const) {
+      fake.addHost({ name: `h-${status}`, status });
+    }
+    fake.addHost({ name: 'gone', isRetired: true });
+    const hosts = await client().listHosts();
+    expect(hosts.map((h) => h.name).sort()).toEqual([
+      'h-maintenance',
+      'h-poweroff',
+      'h-standby',
+      'h-working',
+    ]);
+    expect(fake.calls).toHaveLength(1);
+    expect(fake.calls[0]?.query.status).toEqual(['working', 'standby', 'maintenance', 'poweroff']);
+    expect(fake.calls[0]?.status).toBe(200);
+  });
+
+  it('listHosts with given statuses asks for those only; with none it asks nothing', async () => {
+    fake.addHost({ name: 'w', status: 'working' });
+    fake.addHost({ name: 'p', status: 'poweroff' });
+    const c = client();
+    expect((await c.listHosts(['poweroff'])).map((h) => h.name)).toEqual(['p']);
+    expect(await c.listHosts([])).toEqual([]);
+    expect(fake.calls).toHaveLength(1);
+  });
+
+  it('listHosts parses the documented host fields', async () => {
+    fake.addHost({
+      id: 'abcDEF12345',
+      name: 'ip-10-0-1-23.ap-northeast-1.compute.internal',
+      customIdentifier: 'i-0123456789abcdef0.ec2.amazonaws.com',
+      status: 'standby',
+      roles: { web: ['app', 'api'] },
+      createdAt: 1_700_000_123,
+      meta: {
+        'agent-version': '0.84.0',
+        cloud: { provider: 'ec2', metadata: { 'instance-id': 'i-0123456789abcdef0' } },
+      },
+      interfaces: [{ name: 'eth0', ipAddress: '10.0.1.23', ipv4Addresses: ['10.0.1.23'] }],
+    });
+    const [host] = await client().listHosts();
+    expect(host).toMatchObject({
+      id: 'abcDEF12345',
+      customIdentifier: 'i-0123456789abcdef0.ec2.amazonaws.com',
+      status: 'standby',
+      roles: { web: ['app', 'api'] },
+      isRetired: false,
+      createdAt: 1_700_000_123,
+      meta: { cloud: { provider: 'ec2', metadata: { 'instance-id': 'i-0123456789abcdef0' } } },
+      interfaces: [{ name: 'eth0', ipAddress: '10.0.1.23' }],
+    });
+  });
+
+  it('getHost reads retired hosts and answers undefined for unknown ids, without retrying the 404', async () => {
+    const h = fake.addHost({ name: 'old', isRetired: true });
+    const c = client();
+    expect((await c.getHost(h.id))?.isRetired).toBe(true);
+    expect(await c.getHost('nope')).toBeUndefined();
+    expect(fake.calls.map((x) => x.status)).toEqual([200, 404]);
+    expect(c.stats.retries).toBe(0);
+    expect(c.stats.byEndpoint).toEqual({ 'GET /api/v0/hosts/:id': 2 });
+  });
+
+  it('getHostByCustomIdentifier encodes the identifier', async () => {
+    fake.addHost({ name: 'x', customIdentifier: 'i-0abc.ec2.amazonaws.com' });
+    fake.addHost({ name: 'y', customIdentifier: 'odd/id?with#chars' });
+    const c = client();
+    expect((await c.getHostByCustomIdentifier('i-0abc.ec2.amazonaws.com'))?.name).toBe('x');
+    expect((await c.getHostByCustomIdentifier('odd/id?with#chars'))?.name).toBe('y');
+    expect(await c.getHostByCustomIdentifier('i-none.ec2.amazonaws.com')).toBeUndefined();
+    expect(fake.calls[1]?.path).toBe('/api/v0/hosts-by-custom-identifier/odd%2Fid%3Fwith%23chars');
+    expect(c.stats.byEndpoint).toEqual({ 'GET /api/v0/hosts-by-custom-identifier/:id': 3 });
+  });
+});
+
+describe('retries', () => {
+  it('retries a 500 and then succeeds', async () => {
+    fake.addHost({ name: 'a' });
+    fake.inject({ pathPrefix: '/api/v0/hosts', status: 500, times: 2 });
+    const c = client();
+    expect(await c.listHosts()).toHaveLength(1);
+    expect(fake.calls.map((x) => x.status)).toEqual([500, 500, 200]);
+    expect(c.stats).toMatchObject({ requests: 3, retries: 2, byEndpoint: { 'GET /api/v0/hosts': 3 } });
+    expect(slept).toHaveLength(2);
+    expect(retries.map((r) => [r.attempt, r.status, r.path])).toEqual([
+      [1, 500, '/api/v0/hosts'],
+      [2, 500, '/api/v0/hosts'],
+    ]);
+    // full jitter: attempt n waits in [0, base·2^(n-1))
+    expect(slept[0]).toBeLessThan(200);
+    expect(slept[1]).toBeLessThan(400);
+  });
+
+  it('honours Retry-After on 429 instead of its own backoff', async () => {
+    fake.inject({ method: 'POST', status: 429, times: 1 }); // the fake answers Retry-After: 0
+    const h = fake.addHost({ name: 'a' });
+    const c = client({ random: () => 0.999 });
+    await c.updateHostStatuses([h.id], 'poweroff');
+    expect(fake.calls.map((x) => x.status)).toEqual([429, 200]);
+    expect(slept).toEqual([0]);
+    expect(retries[0]?.status).toBe(429);
+    expect(fake.hosts.get(h.id)?.status).toBe('poweroff');
+  });
+
+  it('Retry-After seconds are honoured and capped by maxDelayMs', async () => {
+    const t = await tinyJson((n) =>
+      n % 2 === 0
+        ? { status: 429, body: '{"error":{"message":"slow down"}}', headers: { 'retry-after': '3' } }
+        : { body: '{"hosts":[]}' },
+    );
+    await client({ apiBase: t.url }).listHosts();
+    await client({ apiBase: t.url, maxDelayMs: 1000 }).listHosts();
+    expect(slept).toEqual([3000, 1000]);
+  });
+
+  it('gives up when the budget is spent, with the last status and path', async () => {
+    fake.inject({ status: 503 });
+    const c = client({ random: () => 0.999, budgetMs: 1000, maxAttempts: 100 });
+    const err = await c.listHosts().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MackerelApiError);
+    expect(err).toMatchObject({ status: 503, method: 'GET', path: '/api/v0/hosts' });
+    expect((err as Error).message).toBe('Mackerel API GET /api/v0/hosts answered 503: Service Unavailable');
+    // waits of 199 and 399 ms fit in 1000; the next (799) would not
+    expect(slept).toEqual([199, 399]);
+    expect(fake.calls).toHaveLength(3);
+  });
+
+  it('gives up after maxAttempts', async () => {
+    fake.inject({ status: 502 });
+    const c = client({ maxAttempts: 3 });
+    await expect(c.listHosts()).rejects.toMatchObject({ name: 'MackerelApiError', status: 502 });
+    expect(fake.calls).toHaveLength(3);
+    expect(c.stats).toMatchObject({ requests: 3, retries: 2 });
+  });
+
+  it('does not retry other 4xx', async () => {
+    const h = fake.addHost({ name: 'a' });
+    const c = client();
+    const err = await c.updateRoleFullnames(h.id, ['web:_bad']).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MackerelApiError);
+    expect(err).toMatchObject({
+      status: 400,
+      method: 'PUT',
+      path: `/api/v0/hosts/${h.id}/role-fullnames`,
+      apiMessage: 'invalid role fullname: "web:_bad"',
+    });
+    await expect(c.updateHostStatuses(['unknown'], 'standby')).rejects.toMatchObject({ status: 404 });
+    expect(fake.calls.map((x) => x.status)).toEqual([400, 404]);
+    expect(c.stats.retries).toBe(0);
+    expect(slept).toEqual([]);
+  });
+
+  it('retries a request that times out', async () => {
+    const t = await tinyServer((_req, res, n) => {
+      if (n === 0) return; // never answers
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"hosts":[]}');
+    });
+    tiny.push(t.server);
+    const c = client({ apiBase: t.url, timeoutMs: 100 });
+    expect(await c.listHosts()).toEqual([]);
+    expect(t.requests()).toBe(2);
+    expect(c.stats.retries).toBe(1);
+    expect(retries[0]?.status).toBeUndefined();
+  });
+
+  it('a dead endpoint ends in MackerelNetworkError once attempts run out', async () => {
+    const t = await tinyJson(() => ({ body: '{}' }));
+    const deadUrl = t.url;
+    t.server.close();
+    const c = client({ apiBase: deadUrl, maxAttempts: 2 });
+    const err = await c.listHosts().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MackerelNetworkError);
+    expect((err as Error).message).toMatch(/^Mackerel API GET \/api\/v0\/hosts failed: /);
+    expect(c.stats).toMatchObject({ requests: 2, retries: 1 });
+  });
+});
+
+describe('the API key stays secret', () => {
+  it('is absent from every error message and retry notice', async () => {
+    const messages: string[] = [];
+    const collect = async (p: Promise<unknown>) => {
+      const e = await p.then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      expect(e).toBeInstanceOf(Error);
+      messages.push(String(e), JSON.stringify(e), (e as Error).stack ?? '');
+    };
+    // wrong key: 403
+    await collect(client({ apiKey: `${API_KEY}-wrong` }).listHosts());
+    // 5xx until the end
+    fake.inject({ status: 500 });
+    await collect(client({ maxAttempts: 2 }).listHosts());
+    // a server that quotes the key back
+    const echo = await tinyServer((req, res) => {
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: `bad key ${String(req.headers['x-api-key'])}` } }));
+    });
+    tiny.push(echo.server);
+    await collect(client({ apiBase: echo.url }).listHosts());
+    // timeout
+    const silent = await tinyServer(() => {});
+    tiny.push(silent.server);
+    await collect(client({ apiBase: silent.url, timeoutMs: 50, maxAttempts: 1 }).listHosts());
+
+    expect(messages.join('\n')).toContain('bad key ***');
+    for (const m of [...messages, JSON.stringify(retries)]) expect(m).not.toContain(API_KEY);
+  });
+});
+
+describe('response shapes', () => {
+  it('names the offending field', async () => {
+    const t = await tinyJson(() => ({ body: '{"hosts":[{"id":1}]}' }));
+    const err = await client({ apiBase: t.url })
+      .listHosts()
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MackerelResponseError);
+    expect((err as Error).message).toMatch(
+      /^Mackerel API GET \/api\/v0\/hosts answered an unexpected shape: hosts\.0\.id: /,
+    );
+    expect((err as MackerelResponseError).issues.map((i) => i.path)).toEqual(
+      expect.arrayContaining(['hosts.0.id', 'hosts.0.name', 'hosts.0.status', 'hosts.0.createdAt']),
+    );
+    expect(t.requests()).toBe(1); // a wrong shape is not retried
+  });
+
+  it('names a bad status deep in the list', async () => {
+    const hosts = [validHost('a'), validHost('b'), validHost('c'), validHost('d', { status: 'broken' })];
+    const t = await tinyJson(() => ({ body: JSON.stringify({ hosts }) }));
+    await expect(client({ apiBase: t.url }).listHosts()).rejects.toThrow(
+      /answered an unexpected shape: hosts\.3\.status: Invalid option/,
+    );
+  });
+
+  it('refuses a body that is not JSON', async () => {
+    const t = await tinyJson(() => ({ body: '<html>proxy error</html>' }));
+    await expect(client({ apiBase: t.url }).getHost('x')).rejects.toThrow(
+      'Mackerel API GET /api/v0/hosts/x answered an unexpected shape: body is not JSON',
+    );
+  });
+
+  it('uses the status text when an error body is not Mackerel-shaped', async () => {
+    const t = await tinyJson(() => ({ status: 400, body: '<html>nope</html>' }));
+    await expect(client({ apiBase: t.url }).getHost('x')).rejects.toThrow(
+      'Mackerel API GET /api/v0/hosts/x answered 400: Bad Request',
+    );
+  });
+
+  it('drops null metric entries', async () => {
+    const t = await tinyJson(() => ({
+      body: JSON.stringify({ tsdbLatest: { h1: { loadavg5: null, 'cpu.user': { time: 10, value: 1.5 } } } }),
+    }));
+    expect(await client({ apiBase: t.url }).latestMetrics(['h1'], ['loadavg5', 'cpu.user'])).toEqual({
+      h1: { 'cpu.user': { time: 10, value: 1.5 } },
+    });
+  });
+});
+
+describe('bulk endpoints', () => {
+  it('retires 65 hosts in 3 calls of at most 30', async () => {
+    const ids = Array.from({ length: 65 }, (_, i) => fake.addHost({ name: `h${i}` }).id);
+    const c = client();
+    const res = await c.retireHosts([...ids, ids[0] as string]);
+    expect(res.retired).toHaveLength(65);
+    expect(res.alreadyRetired).toEqual([]);
+    expect(res.notFound).toEqual([]);
+    const posts = fake.calls.filter((x) => x.path === '/api/v0/hosts/bulk-retire');
+    expect(posts.map((x) => (x.body as { ids: string[] }).ids.length)).toEqual([30, 30, 5]);
+    expect([...fake.hosts.values()].every((h) => h.isRetired)).toBe(true);
+    expect(c.stats.byEndpoint).toEqual({ 'POST /api/v0/hosts/bulk-retire': 3 });
+  });
+
+  it('after an atomic 404, re-reads each id and retires only the live ones', async () => {
+    const a = fake.addHost({ name: 'a' }).id;
+    const b = fake.addHost({ name: 'b' }).id;
+    const gone = fake.addHost({ name: 'gone', isRetired: true }).id;
+    const res = await client().retireHosts([a, gone, 'unknown-id', b, a]);
+    expect(res).toEqual({ retired: [a, b], alreadyRetired: [gone], notFound: ['unknown-id'] });
+    expect(fake.calls.map((x) => `${x.method} ${x.path} ${x.status}`)).toEqual([
+      'POST /api/v0/hosts/bulk-retire 404',
+      `GET /api/v0/hosts/${a} 200`,
+      `GET /api/v0/hosts/${gone} 200`,
+      'GET /api/v0/hosts/unknown-id 404',
+      `GET /api/v0/hosts/${b} 200`,
+      'POST /api/v0/hosts/bulk-retire 200',
+    ]);
+    expect(fake.calls[0]?.body).toEqual({ ids: [a, gone, 'unknown-id', b] });
+    expect(fake.calls[5]?.body).toEqual({ ids: [a, b] });
+    expect(fake.hosts.get(a)?.isRetired && fake.hosts.get(b)?.isRetired).toBe(true);
+  });
+
+  it('retires nothing and calls nothing for an empty list, or when every id is already gone', async () => {
+    const gone = fake.addHost({ name: 'gone', isRetired: true }).id;
+    const c = client();
+    expect(await c.retireHosts([])).toEqual({ retired: [], alreadyRetired: [], notFound: [] });
+    expect(fake.calls).toHaveLength(0);
+    expect(await c.retireHosts([gone])).toEqual({ retired: [], alreadyRetired: [gone], notFound: [] });
+    expect(fake.calls.map((x) => x.method)).toEqual(['POST', 'GET']);
+  });
+
+  it('updates statuses in calls of at most 30', async () => {
+    const ids = Array.from({ length: 31 }, (_, i) => fake.addHost({ name: `h${i}` }).id);
+    await client().updateHostStatuses(ids, 'poweroff');
+    const posts = fake.calls.filter((x) => x.path === '/api/v0/hosts/bulk-update-statuses');
+    expect(posts.map((x) => x.body)).toEqual([
+      { ids: ids.slice(0, 30), status: 'poweroff' },
+      { ids: ids.slice(30), status: 'poweroff' },
+    ]);
+    expect([...fake.hosts.values()].every((h) => h.status === 'poweroff')).toBe(true);
+    await client().updateHostStatuses([], 'working');
+    expect(fake.calls).toHaveLength(2);
+  });
+
+  it('replaces role fullnames', async () => {
+    const h = fake.addHost({ name: 'a', roles: { old: ['x'] } });
+    await client().updateRoleFullnames(h.id, ['web:app', 'web:api', 'db:main']);
+    expect(fake.hosts.get(h.id)?.roles).toEqual({ web: ['app', 'api'], db: ['main'] });
+    expect(fake.calls[0]).toMatchObject({
+      method: 'PUT',
+      body: { roleFullnames: ['web:app', 'web:api', 'db:main'] },
+    });
+  });
+
+  it('reads latest metrics in calls of at most 100 hosts', async () => {
+    const ids = Array.from({ length: 150 }, (_, i) => `host${String(i).padStart(3, '0')}`);
+    ids.forEach((id, i) => {
+      if (i % 3 !== 0) fake.setLatestMetric(id, 'loadavg5', 1_700_000_000 + i, i / 10);
+    });
+    fake.setLatestMetric('host001', 'cpu.user.percentage', 1_700_000_001, 42);
+    const c = client();
+    const latest = await c.latestMetrics(ids, ['loadavg5', 'cpu.user.percentage']);
+    const gets = fake.calls.filter((x) => x.path === '/api/v0/tsdb/latest');
+    expect(gets.map((x) => x.query.hostId?.length)).toEqual([100, 50]);
+    expect(gets[0]?.query.name).toEqual(['loadavg5', 'cpu.user.percentage']);
+    expect(Object.keys(latest)).toHaveLength(100);
+    expect(latest.host000).toBeUndefined();
+    expect(latest.host001).toEqual({
+      loadavg5: { time: 1_700_000_001, value: 0.1 },
+      'cpu.user.percentage': { time: 1_700_000_001, value: 42 },
+    });
+    expect(latest.host149).toEqual({ loadavg5: { time: 1_700_000_149, value: 14.9 } });
+    expect(await c.latestMetrics([], ['loadavg5'])).toEqual({});
+    expect(await c.latestMetrics(ids, [])).toEqual({});
+    expect(fake.calls).toHaveLength(2);
+  });
+
+  it('posts check reports in calls of at most 100', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const reports: CheckReport[] = Array.from({ length: 150 }, (_, i) => ({
+      source: { type: 'host', hostId: `h${i}` },
+      name: 'imds-disabled',
+      status: 'WARNING',
+      message: `IMDS is disabled on i-${i}`,
+      occurredAt: now,
+    }));
+    await client().postCheckReports(reports);
+    const posts = fake.calls.filter((x) => x.path === '/api/v0/monitoring/checks/report');
+    expect(posts.map((x) => (x.body as { reports: unknown[] }).reports.length)).toEqual([100, 50]);
+    expect(fake.checkReports).toEqual(reports);
+  });
+
+  it('refuses an invalid check report before sending anything', async () => {
+    const bad = {
+      source: { type: 'host', hostId: 'h' },
+      name: 'x',
+      status: 'BAD',
+      message: '',
+      occurredAt: 1,
+    };
+    await expect(client().postCheckReports([bad as unknown as CheckReport])).rejects.toThrow(
+      /reports\.0\.status/,
+    );
+    expect(fake.calls).toHaveLength(0);
+  });
+});

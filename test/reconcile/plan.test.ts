@@ -1,0 +1,520 @@
+/** One row per rule of DESIGN.md's planner table and safety section, named for the rule. */
+import { describe, expect, it } from 'vitest';
+import { plan } from '../../shared/reconcile/plan.js';
+import type { Action, Observation, Policy } from '../../shared/reconcile/types.js';
+import {
+  agentHost,
+  checkMemo,
+  ciHost,
+  HOUR,
+  host,
+  instance,
+  NOW,
+  NOW_S,
+  observation,
+  policy,
+  REGION,
+  record,
+  restoreMemo,
+} from '../support/builders.js';
+
+const brief = (a: Action) => {
+  switch (a.kind) {
+    case 'retire':
+      return `retire ${a.hostId} (${a.retireReason})`;
+    case 'set-status':
+      return `status ${a.hostId} ${a.from}->${a.to}`;
+    case 'merge-roles':
+      return `roles ${a.hostId} ${a.roleFullnames.join(',')}`;
+    case 'report-check':
+      return `check ${a.name} ${a.hostId} ${a.status}`;
+    case 'enable-imds':
+      return `enable-imds ${a.instanceId}`;
+    case 'forget-memo':
+      return `forget ${a.memo} ${a.hostId}`;
+  }
+};
+
+interface Row {
+  rule: string;
+  obs: () => Observation;
+  policy?: Partial<Policy>;
+  expect: string[];
+  findings?: string[];
+}
+
+const running = instance('i-0000000000000001a');
+const terminated = instance('i-0000000000000002b', { state: 'terminated' });
+const stopped = instance('i-0000000000000003c', { state: 'stopped' });
+const imdsOff = instance('i-0000000000000004d', { httpEndpoint: 'disabled' });
+const ignoredTerminated = instance('i-0000000000000005e', {
+  state: 'terminated',
+  tags: { 'mackerel-reconciler:ignore': 'true' },
+});
+const vanished = instance('i-0000000000000006f', { state: 'running' });
+
+const rows: Row[] = [
+  {
+    rule: 'a converged fleet plans nothing',
+    obs: () => observation({ instances: [running], hosts: [ciHost('h1', running)] }),
+    expect: [],
+  },
+  {
+    rule: 'terminated instance: every linked host is retired',
+    obs: () =>
+      observation({
+        instances: [running, terminated],
+        hosts: [
+          ciHost('h1', running),
+          ciHost('h2', terminated),
+          agentHost('h3', terminated, { createdAt: NOW_S - HOUR }),
+        ],
+      }),
+    expect: ['retire h2 (instance-terminated)', 'retire h3 (instance-terminated)'],
+    findings: ['Host Retired', 'Host Retired'],
+  },
+  {
+    rule: 'owned instance no longer returned by DescribeInstances: hosts retired',
+    obs: () =>
+      observation({
+        instances: [running],
+        hosts: [ciHost('h1', running), ciHost('h6', vanished)],
+        state: { records: [record(vanished)], restores: [], checks: [] },
+      }),
+    expect: ['retire h6 (instance-gone)'],
+  },
+  {
+    rule: 'a failed inventory is not "everything terminated"',
+    obs: () =>
+      observation({
+        instances: [],
+        regions: [{ region: REGION, ok: false, instanceCount: 0, error: 'UnauthorizedOperation' }],
+        hosts: [ciHost('h1', running), ciHost('h6', vanished)],
+        state: { records: [record(running), record(vanished)], restores: [], checks: [] },
+      }),
+    expect: [],
+  },
+  {
+    rule: 'an empty inventory is not "everything terminated"',
+    obs: () =>
+      observation({
+        instances: [],
+        regions: [{ region: REGION, ok: true, instanceCount: 0 }],
+        hosts: [ciHost('h6', vanished)],
+        state: { records: [record(vanished)], restores: [], checks: [] },
+      }),
+    expect: [],
+  },
+  {
+    rule: 'foreign host (instance id this account never saw) is untouched',
+    obs: () =>
+      observation({
+        instances: [running],
+        hosts: [
+          ciHost('h1', running),
+          ciHost('hx', instance('i-00000000000000999', { state: 'terminated' })),
+        ],
+      }),
+    expect: [],
+  },
+  {
+    rule: 'stopped instance: working and standby hosts go poweroff',
+    obs: () =>
+      observation({
+        instances: [stopped],
+        hosts: [ciHost('h1', stopped), agentHost('h2', stopped, { status: 'standby' })],
+      }),
+    expect: ['status h1 working->poweroff', 'status h2 standby->poweroff'],
+    findings: ['Host Status Changed', 'Host Status Changed'],
+  },
+  {
+    rule: 'stopped instance: a host a person put in maintenance is left alone',
+    obs: () =>
+      observation({ instances: [stopped], hosts: [ciHost('h1', stopped, { status: 'maintenance' })] }),
+    expect: [],
+  },
+  {
+    rule: 'running instance: a poweroff this service set is restored to the remembered status',
+    obs: () =>
+      observation({
+        instances: [running],
+        hosts: [ciHost('h1', running, { status: 'poweroff' })],
+        state: { records: [record(running)], restores: [restoreMemo(running, 'h1', 'standby')], checks: [] },
+      }),
+    expect: ['status h1 poweroff->standby'],
+  },
+  {
+    rule: 'running instance: a poweroff a person set is left alone',
+    obs: () => observation({ instances: [running], hosts: [ciHost('h1', running, { status: 'poweroff' })] }),
+    expect: [],
+  },
+  {
+    rule: 'running instance: a memo for a host someone already changed is forgotten',
+    obs: () =>
+      observation({
+        instances: [running],
+        hosts: [ciHost('h1', running, { status: 'maintenance' })],
+        state: { records: [record(running)], restores: [restoreMemo(running, 'h1', 'working')], checks: [] },
+      }),
+    expect: ['forget restore h1'],
+  },
+  {
+    rule: 'running instance silent for days keeps its only host',
+    obs: () =>
+      observation({
+        instances: [running],
+        hosts: [ciHost('h1', running, { createdAt: NOW_S - 30 * 24 * HOUR })],
+        latestMetricTime: { h1: NOW_S - 5 * 24 * HOUR },
+      }),
+    expect: [],
+  },
+  {
+    rule: 'duplicate that went silent: its roles move to the canonical host, then it is retired',
+    obs: () =>
+      observation({
+        instances: [running],
+        hosts: [
+          ciHost('h1', running, { roles: { web: ['app'] } }),
+          agentHost('h2', running, { roles: { web: ['nginx'] } }),
+        ],
+        latestMetricTime: { h2: NOW_S - 2 * HOUR },
+      }),
+    expect: ['roles h1 web:app,web:nginx', 'retire h2 (duplicate-stale)'],
+    findings: ['Duplicate Host Merged'],
+  },
+  {
+    rule: 'duplicate still reporting: duplicate-host check with the fix, nothing retired',
+    obs: () =>
+      observation({
+        instances: [running],
+        hosts: [ciHost('h1', running), agentHost('h2', running)],
+        latestMetricTime: { h2: NOW_S - 60 },
+      }),
+    expect: ['check duplicate-host h2 WARNING'],
+    findings: ['Duplicate Hosts Detected'],
+  },
+  {
+    rule: 'duplicate already warned and still reporting: no repeat',
+    obs: () =>
+      observation({
+        instances: [running],
+        hosts: [ciHost('h1', running), agentHost('h2', running)],
+        latestMetricTime: { h2: NOW_S - 60 },
+        state: { records: [], restores: [], checks: [checkMemo(running, 'h2', 'duplicate-host', 'WARNING')] },
+      }),
+    expect: [],
+  },
+  {
+    rule: 'without a customIdentifier host the oldest host is canonical',
+    obs: () =>
+      observation({
+        instances: [running],
+        hosts: [
+          agentHost('h1', running, { createdAt: NOW_S - 4 * HOUR }),
+          agentHost('h2', running, { createdAt: NOW_S - 3 * HOUR }),
+        ],
+        latestMetricTime: {},
+      }),
+    expect: ['retire h2 (duplicate-stale)'],
+  },
+  {
+    rule: 'IMDS disabled: imds-disabled WARNING on its hosts, no remediation by default',
+    obs: () => observation({ instances: [imdsOff], hosts: [ciHost('h1', imdsOff)] }),
+    expect: ['check imds-disabled h1 WARNING'],
+    findings: ['IMDS Disabled'],
+  },
+  {
+    rule: 'IMDS disabled with IMDS_REMEDIATE: ModifyInstanceMetadataOptions',
+    obs: () => observation({ instances: [imdsOff], hosts: [ciHost('h1', imdsOff)] }),
+    policy: { imdsRemediate: true },
+    expect: ['check imds-disabled h1 WARNING', 'enable-imds i-0000000000000004d'],
+    findings: ['IMDS Disabled', 'IMDS Remediated'],
+  },
+  {
+    rule: 'IMDS enabled again: the warning is closed with OK',
+    obs: () =>
+      observation({
+        instances: [running],
+        hosts: [ciHost('h1', running)],
+        state: { records: [], restores: [], checks: [checkMemo(running, 'h1', 'imds-disabled', 'WARNING')] },
+      }),
+    expect: ['check imds-disabled h1 OK'],
+  },
+  {
+    rule: 'IMDS disabled on an instance with no host: nothing',
+    obs: () => observation({ instances: [imdsOff], hosts: [] }),
+    expect: [],
+  },
+  {
+    rule: 'opt-out tag: the hosts of an ignored instance are never touched',
+    obs: () => observation({ instances: [ignoredTerminated], hosts: [ciHost('h5', ignoredTerminated)] }),
+    expect: [],
+  },
+  {
+    rule: 'private IP reused by a newer instance: the old host goes with the old instance only',
+    obs: () => {
+      const old = instance('i-00000000000000a01', {
+        state: 'terminated',
+        privateIpAddress: '10.9.9.9',
+        privateDnsName: 'ip-10-9-9-9.ap-northeast-1.compute.internal',
+        launchTime: NOW - 48 * HOUR * 1000,
+      });
+      const newer = instance('i-00000000000000a02', {
+        privateIpAddress: '10.9.9.9',
+        privateDnsName: 'ip-10-9-9-9.ap-northeast-1.compute.internal',
+        launchTime: NOW - 2 * HOUR * 1000,
+      });
+      return observation({
+        instances: [old, newer],
+        hosts: [
+          agentHost('hold', old, { createdAt: NOW_S - 40 * HOUR }),
+          agentHost('hnew', newer, { createdAt: NOW_S - HOUR }),
+        ],
+      });
+    },
+    expect: ['retire hold (instance-terminated)'],
+  },
+  {
+    rule: 'weak match ambiguous between running instances: nothing linked, ambiguity reported',
+    obs: () => {
+      const a = instance('i-00000000000000b01', {
+        privateIpAddress: '10.7.7.7',
+        privateDnsName: 'ip-10-7-7-7.x',
+      });
+      const b = instance('i-00000000000000b02', {
+        privateIpAddress: '10.7.7.7',
+        privateDnsName: 'ip-10-7-7-7.y',
+      });
+      return observation({ instances: [a, b], hosts: [agentHost('h', a)] });
+    },
+    expect: [],
+  },
+  {
+    rule: 'weak match for a host created before the instance launched: no link',
+    obs: () => {
+      const t = instance('i-00000000000000c01', { state: 'terminated', launchTime: NOW - HOUR * 1000 });
+      return observation({ instances: [t], hosts: [agentHost('h', t, { createdAt: NOW_S - 3 * HOUR })] });
+    },
+    expect: [],
+  },
+  {
+    rule: 'meta.cloud instance-id links like a customIdentifier',
+    obs: () =>
+      observation({
+        instances: [terminated],
+        hosts: [
+          host('h9', {
+            meta: { cloud: { provider: 'ec2', metadata: { 'instance-id': terminated.instanceId } } },
+          }),
+        ],
+      }),
+    expect: ['retire h9 (instance-terminated)'],
+  },
+  {
+    rule: 'shutting-down and pending instances are left until they settle',
+    obs: () => {
+      const a = instance('i-00000000000000d01', { state: 'shutting-down' });
+      const b = instance('i-00000000000000d02', { state: 'pending' });
+      return observation({
+        instances: [a, b],
+        hosts: [ciHost('ha', a), ciHost('hb', b, { status: 'poweroff' })],
+      });
+    },
+    expect: [],
+  },
+  {
+    rule: 'circuit breaker: more than MAX_RETIRE_PER_RUN retires nothing and trips',
+    obs: () => {
+      const dead = Array.from({ length: 4 }, (_, i) =>
+        instance(`i-00000000000000e0${i}`, { state: 'terminated' }),
+      );
+      const alive = Array.from({ length: 30 }, (_, i) =>
+        instance(`i-0000000000000f${String(i).padStart(3, '0')}`),
+      );
+      return observation({
+        instances: [...dead, ...alive],
+        hosts: [...dead, ...alive].map((i, k) => ciHost(`h${k}`, i)),
+      });
+    },
+    policy: { circuitBreaker: true, maxRetirePerRun: 3 },
+    expect: [],
+    findings: ['Circuit Breaker Tripped'],
+  },
+  {
+    rule: 'circuit breaker: more than MAX_RETIRE_PERCENT of owned hosts retires nothing',
+    obs: () => {
+      const dead = Array.from({ length: 3 }, (_, i) =>
+        instance(`i-00000000000000e1${i}`, { state: 'terminated' }),
+      );
+      const alive = Array.from({ length: 7 }, (_, i) => instance(`i-0000000000000f1${i}`));
+      return observation({
+        instances: [...dead, ...alive],
+        hosts: [...dead, ...alive].map((i, k) => ciHost(`h${k}`, i)),
+      });
+    },
+    policy: { circuitBreaker: true, maxRetirePercent: 20 },
+    expect: [],
+    findings: ['Circuit Breaker Tripped'],
+  },
+  {
+    rule: 'circuit breaker within limits lets retirements through',
+    obs: () => {
+      const dead = Array.from({ length: 2 }, (_, i) =>
+        instance(`i-00000000000000e2${i}`, { state: 'terminated' }),
+      );
+      const alive = Array.from({ length: 18 }, (_, i) =>
+        instance(`i-0000000000000f2${String(i).padStart(2, '0')}`),
+      );
+      return observation({
+        instances: [...dead, ...alive],
+        hosts: [...dead, ...alive].map((i, k) => ciHost(`h${k}`, i)),
+      });
+    },
+    policy: { circuitBreaker: true, maxRetirePercent: 20 },
+    expect: ['retire h0 (instance-terminated)', 'retire h1 (instance-terminated)'],
+  },
+  {
+    rule: 'event path: a weak link no sweep recorded is not trusted',
+    obs: () =>
+      observation({
+        mode: 'instances',
+        targetIds: [terminated.instanceId],
+        instances: [terminated],
+        hosts: [ciHost('h2', terminated), agentHost('h3', terminated, { createdAt: NOW_S - HOUR })],
+        state: { records: [record(terminated)], restores: [], checks: [] },
+      }),
+    expect: ['retire h2 (instance-terminated)'],
+  },
+  {
+    rule: 'event path: a weak link a sweep recorded is retired with the instance',
+    obs: () =>
+      observation({
+        mode: 'instances',
+        targetIds: [terminated.instanceId],
+        instances: [terminated],
+        hosts: [ciHost('h2', terminated), agentHost('h3', terminated, { createdAt: NOW_S - HOUR })],
+        state: { records: [record(terminated, { linkedHostIds: ['h2', 'h3'] })], restores: [], checks: [] },
+      }),
+    expect: ['retire h2 (instance-terminated)', 'retire h3 (instance-terminated)'],
+  },
+  {
+    rule: 'event path: EC2 answered NotFound for an owned instance: its hosts are retired',
+    obs: () =>
+      observation({
+        mode: 'instances',
+        targetIds: [vanished.instanceId],
+        instances: [],
+        notFound: [vanished.instanceId],
+        hosts: [ciHost('h6', vanished)],
+        state: { records: [record(vanished)], restores: [], checks: [] },
+      }),
+    expect: ['retire h6 (instance-gone)'],
+  },
+  {
+    rule: 'event path: an instance whose look-up failed is unknown, not gone',
+    obs: () =>
+      observation({
+        mode: 'instances',
+        targetIds: [vanished.instanceId],
+        instances: [],
+        regions: [{ region: REGION, ok: false, instanceCount: 0, error: 'throttled' }],
+        hosts: [ciHost('h6', vanished)],
+        state: { records: [record(vanished)], restores: [], checks: [] },
+      }),
+    expect: [],
+  },
+  {
+    rule: 'event path: instances outside the target are not acted on',
+    obs: () =>
+      observation({
+        mode: 'instances',
+        targetIds: [running.instanceId],
+        instances: [running, terminated],
+        hosts: [ciHost('h1', running), ciHost('h2', terminated)],
+      }),
+    expect: [],
+  },
+  {
+    rule: 'memos of hosts that no longer exist are forgotten',
+    obs: () =>
+      observation({
+        instances: [running],
+        hosts: [ciHost('h1', running)],
+        state: {
+          records: [record(running)],
+          restores: [restoreMemo(running, 'gone1', 'working')],
+          checks: [checkMemo(running, 'gone2', 'duplicate-host', 'WARNING')],
+        },
+      }),
+    expect: ['forget restore gone1', 'forget duplicate-host gone2'],
+  },
+];
+
+describe('planner', () => {
+  it.each(rows.map((r) => [r.rule, r] as const))('%s', (_rule, row) => {
+    const p = plan(row.obs(), policy(row.policy));
+    expect(p.actions.map(brief).sort()).toEqual([...row.expect].sort());
+    if (row.findings) {
+      const all = [...p.findings, ...p.actions.flatMap((a) => a.findings)].map((f) => f.detailType).sort();
+      expect(all).toEqual([...row.findings].sort());
+    }
+  });
+
+  it('reports an ambiguous weak match and links nothing', () => {
+    const a = instance('i-00000000000000b11', {
+      privateIpAddress: '10.7.7.8',
+      privateDnsName: 'ip-10-7-7-8.x',
+    });
+    const b = instance('i-00000000000000b12', {
+      privateIpAddress: '10.7.7.8',
+      privateDnsName: 'ip-10-7-7-8.y',
+    });
+    const p = plan(observation({ instances: [a, b], hosts: [agentHost('h', a)] }), policy());
+    expect(p.ambiguities).toEqual([{ hostId: 'h', candidates: [a.instanceId, b.instanceId] }]);
+    expect(p.links).toEqual([]);
+  });
+
+  it('lists foreign hosts and ignored instances in the plan', () => {
+    const foreignInst = instance('i-00000000000000999', { state: 'terminated' });
+    const p = plan(
+      observation({
+        instances: [ignoredTerminated],
+        hosts: [ciHost('hx', foreignInst), ciHost('h5', ignoredTerminated)],
+      }),
+      policy(),
+    );
+    expect(p.foreignHostIds).toEqual(['hx']);
+    expect(p.ignoredInstanceIds).toEqual([ignoredTerminated.instanceId]);
+  });
+
+  it('remembers the previous status on poweroff and keys status changes by the state version', () => {
+    const p = plan(
+      observation({
+        instances: [stopped],
+        hosts: [ciHost('h1', stopped, { status: 'standby' })],
+        state: { records: [record(stopped, { version: 7 })], restores: [], checks: [] },
+      }),
+      policy(),
+    );
+    const a = p.actions[0];
+    expect(a?.kind).toBe('set-status');
+    if (a?.kind !== 'set-status') return;
+    expect(a.remember).toBe('standby');
+    expect(a.key).toBe(`status#h1#poweroff#${stopped.instanceId}@7`);
+  });
+
+  it('a duplicate merge waits for the role merge it depends on', () => {
+    const p = plan(
+      observation({
+        instances: [running],
+        hosts: [ciHost('h1', running), agentHost('h2', running, { roles: { svc: ['db'] } })],
+        latestMetricTime: { h2: NOW_S - 5 * HOUR },
+      }),
+      policy(),
+    );
+    const roles = p.actions.find((a) => a.kind === 'merge-roles');
+    const retire = p.actions.find((a) => a.kind === 'retire');
+    expect(retire?.kind === 'retire' && retire.dependsOn).toBe(roles?.key);
+    expect(NOW).toBeGreaterThan(0);
+  });
+});

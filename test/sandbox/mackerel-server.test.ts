@@ -1,0 +1,366 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeMackerel } from '../../sandbox/mackerel-server.js';
+import { mulberry32 } from '../../sandbox/random.js';
+
+const SEED = 20261121;
+console.log(`mackerel-server.test seed=${SEED}`);
+
+let mackerel: FakeMackerel;
+
+beforeEach(async () => {
+  mackerel = new FakeMackerel({ rng: mulberry32(SEED) });
+  await mackerel.start();
+});
+
+afterEach(async () => {
+  await mackerel.stop();
+});
+
+interface Reply {
+  status: number;
+  headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: test responses are inspected freely
+  json: any;
+}
+
+async function api(
+  method: string,
+  path: string,
+  body?: unknown,
+  opts: { apiKey?: string | null; rawBody?: string } = {},
+): Promise<Reply> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  const key = opts.apiKey === undefined ? mackerel.apiKey : opts.apiKey;
+  if (key !== null) headers['X-Api-Key'] = key;
+  const res = await fetch(`${mackerel.url}${path}`, {
+    method,
+    headers,
+    body: opts.rawBody ?? (body === undefined ? undefined : JSON.stringify(body)),
+  });
+  return { status: res.status, headers: res.headers, json: await res.json() };
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+
+describe('FakeMackerel', () => {
+  it('binds to 127.0.0.1 on a random port', () => {
+    expect(mackerel.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('rejects a missing or wrong X-Api-Key with 403 and the error body', async () => {
+    const missing = await api('GET', '/api/v0/hosts', undefined, { apiKey: null });
+    const wrong = await api('GET', '/api/v0/hosts', undefined, { apiKey: 'nope' });
+    for (const r of [missing, wrong]) {
+      expect(r.status).toBe(403);
+      expect(r.json).toEqual({ error: { message: expect.any(String) } });
+    }
+    expect(mackerel.calls.map((c) => c.status)).toEqual([403, 403]);
+  });
+
+  it('lists working and standby hosts when no status is given, never retired ones', async () => {
+    for (const status of ['working', 'standby', 'maintenance', 'poweroff'] as const) {
+      mackerel.addHost({ name: `host-${status}`, status });
+    }
+    mackerel.addHost({ name: 'host-retired', isRetired: true });
+
+    const byDefault = await api('GET', '/api/v0/hosts');
+    expect(byDefault.status).toBe(200);
+    expect(byDefault.json.hosts.map((h: { name: string }) => h.name).sort()).toEqual([
+      'host-standby',
+      'host-working',
+    ]);
+
+    const all = await api(
+      'GET',
+      '/api/v0/hosts?status=working&status=standby&status=maintenance&status=poweroff',
+    );
+    expect(all.json.hosts).toHaveLength(4);
+    expect(all.json.hosts.some((h: { isRetired: boolean }) => h.isRetired)).toBe(false);
+    expect(mackerel.calls.at(-1)?.query.status).toEqual(['working', 'standby', 'maintenance', 'poweroff']);
+
+    expect((await api('GET', '/api/v0/hosts?status=bogus')).status).toBe(400);
+  });
+
+  it('serves host objects with the documented fields and no retiredAt', async () => {
+    const h = mackerel.addHost({
+      name: 'ip-10-0-1-23.ap-northeast-1.compute.internal',
+      customIdentifier: 'i-0123456789abcdef0.ec2.amazonaws.com',
+      roles: { web: ['app'] },
+      meta: {
+        'agent-version': '0.84.0',
+        cloud: { provider: 'ec2', metadata: { 'instance-id': 'i-0123456789abcdef0' } },
+      },
+      interfaces: [{ name: 'eth0', ipAddress: '10.0.1.23', ipv4Addresses: ['10.0.1.23/24'] }],
+    });
+    expect(h.id).toMatch(/^[0-9A-Za-z]{11}$/);
+    expect(h.createdAt).toBeGreaterThan(now() - 5);
+    const { json } = await api('GET', '/api/v0/hosts');
+    expect(json.hosts).toEqual([
+      {
+        id: h.id,
+        name: h.name,
+        customIdentifier: h.customIdentifier,
+        status: 'working',
+        memo: '',
+        roles: { web: ['app'] },
+        isRetired: false,
+        createdAt: h.createdAt,
+        meta: h.meta,
+        interfaces: h.interfaces,
+        size: 'standard',
+      },
+    ]);
+  });
+
+  it('filters the list by name, service, role and customIdentifier', async () => {
+    mackerel.addHost({ name: 'a', roles: { web: ['app', 'db'] }, customIdentifier: 'ci-a' });
+    mackerel.addHost({ name: 'b', roles: { web: ['db'] } });
+    mackerel.addHost({ name: 'c', roles: { batch: ['worker'] } });
+    const names = async (q: string) =>
+      (await api('GET', `/api/v0/hosts?${q}`)).json.hosts.map((h: { name: string }) => h.name).sort();
+    expect(await names('name=b')).toEqual(['b']);
+    expect(await names('service=web')).toEqual(['a', 'b']);
+    expect(await names('service=web&role=app')).toEqual(['a']);
+    expect(await names('customIdentifier=ci-a')).toEqual(['a']);
+    expect((await api('GET', '/api/v0/hosts?role=app')).status).toBe(400);
+  });
+
+  it('shows a retired host by id (isRetired: true) but hides it from the list and the custom-identifier lookup', async () => {
+    const h = mackerel.addHost({ name: 'gone', customIdentifier: 'i-0aaa.ec2.amazonaws.com' });
+    expect((await api('POST', `/api/v0/hosts/${h.id}/retire`, {})).json).toEqual({ success: true });
+    expect(h.retiredAt).toBeGreaterThan(0);
+
+    const byId = await api('GET', `/api/v0/hosts/${h.id}`);
+    expect(byId.status).toBe(200);
+    expect(byId.json.host).toMatchObject({ id: h.id, isRetired: true });
+    expect(byId.json.host).not.toHaveProperty('retiredAt');
+    expect((await api('GET', '/api/v0/hosts')).json.hosts).toEqual([]);
+    expect(
+      (
+        await api(
+          'GET',
+          `/api/v0/hosts-by-custom-identifier/${encodeURIComponent('i-0aaa.ec2.amazonaws.com')}`,
+        )
+      ).status,
+    ).toBe(404);
+
+    const again = await api('POST', `/api/v0/hosts/${h.id}/retire`, {});
+    expect(again.status).toBe(404);
+    expect(again.json).toEqual({ error: { message: expect.any(String) } });
+  });
+
+  it('answers 404 with the error body for an unknown host or path', async () => {
+    for (const [method, path] of [
+      ['GET', '/api/v0/hosts/nope'],
+      ['POST', '/api/v0/hosts/nope/retire'],
+      ['GET', '/api/v0/organizations'],
+      ['DELETE', '/api/v0/hosts'],
+    ] as const) {
+      const r = await api(method, path, method === 'POST' ? {} : undefined);
+      expect(r.status, `${method} ${path}`).toBe(404);
+      expect(r.json).toEqual({ error: { message: expect.any(String) } });
+    }
+  });
+
+  it('finds a host by its url-encoded custom identifier, case-insensitively on request', async () => {
+    const h = mackerel.addHost({ name: 'x', customIdentifier: 'i-0abc.ec2.amazonaws.com/x' });
+    const ci = encodeURIComponent('i-0abc.ec2.amazonaws.com/x');
+    expect((await api('GET', `/api/v0/hosts-by-custom-identifier/${ci}`)).json.host.id).toBe(h.id);
+    const upper = encodeURIComponent('I-0ABC.EC2.AMAZONAWS.COM/X');
+    expect((await api('GET', `/api/v0/hosts-by-custom-identifier/${upper}`)).status).toBe(404);
+    expect(
+      (await api('GET', `/api/v0/hosts-by-custom-identifier/${upper}?caseInsensitive=true`)).json.host.id,
+    ).toBe(h.id);
+  });
+
+  it('bulk-retire: 400 on empty, non-string or more than 30 ids', async () => {
+    const ids = Array.from({ length: 31 }, (_, i) => mackerel.addHost({ name: `h${i}` }).id);
+    for (const body of [{ ids }, { ids: [] }, { ids: [1] }, {}, { ids: 'x' }]) {
+      const r = await api('POST', '/api/v0/hosts/bulk-retire', body);
+      expect(r.status).toBe(400);
+      expect(r.json.error.message).toEqual(expect.any(String));
+    }
+    expect([...mackerel.hosts.values()].filter((h) => h.isRetired)).toEqual([]);
+    expect((await api('POST', '/api/v0/hosts/bulk-retire', { ids: ids.slice(0, 30) })).json).toEqual({
+      success: true,
+    });
+    expect([...mackerel.hosts.values()].filter((h) => h.isRetired)).toHaveLength(30);
+  });
+
+  it('bulk-retire is atomic: one unknown or already-retired id → 404 and nothing retired', async () => {
+    const a = mackerel.addHost({ name: 'a' });
+    const b = mackerel.addHost({ name: 'b' });
+    const retired = mackerel.addHost({ name: 'r', isRetired: true });
+    for (const bad of ['unknown-id', retired.id]) {
+      const r = await api('POST', '/api/v0/hosts/bulk-retire', { ids: [a.id, bad, b.id] });
+      expect(r.status).toBe(404);
+      expect(a.isRetired || b.isRetired).toBe(false);
+    }
+  });
+
+  it('updates one status, rejecting bad statuses and retired hosts', async () => {
+    const h = mackerel.addHost({ name: 'h' });
+    expect((await api('POST', `/api/v0/hosts/${h.id}/status`, { status: 'poweroff' })).json).toEqual({
+      success: true,
+    });
+    expect(h.status).toBe('poweroff');
+    expect((await api('POST', `/api/v0/hosts/${h.id}/status`, { status: 'off' })).status).toBe(400);
+    h.isRetired = true;
+    expect((await api('POST', `/api/v0/hosts/${h.id}/status`, { status: 'working' })).status).toBe(404);
+  });
+
+  it('bulk-update-statuses: limits, bad status, atomic 404', async () => {
+    const ids = Array.from({ length: 31 }, (_, i) => mackerel.addHost({ name: `h${i}` }).id);
+    expect((await api('POST', '/api/v0/hosts/bulk-update-statuses', { ids, status: 'standby' })).status).toBe(
+      400,
+    );
+    expect(
+      (await api('POST', '/api/v0/hosts/bulk-update-statuses', { ids: ids.slice(0, 2), status: 'nope' }))
+        .status,
+    ).toBe(400);
+    expect(
+      (
+        await api('POST', '/api/v0/hosts/bulk-update-statuses', {
+          ids: [ids[0], 'unknown'],
+          status: 'standby',
+        })
+      ).status,
+    ).toBe(404);
+    expect(mackerel.hosts.get(ids[0] as string)?.status).toBe('working');
+    const ok = await api('POST', '/api/v0/hosts/bulk-update-statuses', {
+      ids: ids.slice(0, 30),
+      status: 'standby',
+    });
+    expect(ok.json).toEqual({ success: true });
+    expect([...mackerel.hosts.values()].filter((h) => h.status === 'standby')).toHaveLength(30);
+  });
+
+  it('replaces roles from role fullnames and rejects malformed ones', async () => {
+    const h = mackerel.addHost({ name: 'h', roles: { old: ['gone'] } });
+    const r = await api('PUT', `/api/v0/hosts/${h.id}/role-fullnames`, {
+      roleFullnames: ['web:app', 'web:db', 'batch:worker'],
+    });
+    expect(r.json).toEqual({ success: true });
+    expect(h.roles).toEqual({ web: ['app', 'db'], batch: ['worker'] });
+    for (const bad of [['web'], ['web:'], [':app'], ['a:b:c'], [42]]) {
+      expect((await api('PUT', `/api/v0/hosts/${h.id}/role-fullnames`, { roleFullnames: bad })).status).toBe(
+        400,
+      );
+    }
+    expect(h.roles).toEqual({ web: ['app', 'db'], batch: ['worker'] });
+  });
+
+  it('answers tsdb/latest with only the hosts and metrics that have data', async () => {
+    mackerel.setLatestMetric('hostA', 'loadavg5', 1_700_000_000, 0.5);
+    mackerel.setLatestMetric('hostA', 'cpu.user.percentage', 1_700_000_060, 12);
+    const r = await api(
+      'GET',
+      '/api/v0/tsdb/latest?hostId=hostA&hostId=hostB&name=loadavg5&name=memory.used',
+    );
+    expect(r.json).toEqual({ tsdbLatest: { hostA: { loadavg5: { time: 1_700_000_000, value: 0.5 } } } });
+    expect((await api('GET', '/api/v0/tsdb/latest?name=loadavg5')).status).toBe(400);
+    expect((await api('GET', '/api/v0/tsdb/latest?hostId=hostA')).status).toBe(400);
+    const many = Array.from({ length: 101 }, (_, i) => `hostId=h${i}`).join('&');
+    expect((await api('GET', `/api/v0/tsdb/latest?${many}&name=loadavg5`)).status).toBe(400);
+  });
+
+  it('records valid check reports and rejects bad ones whole', async () => {
+    const report = (over: Record<string, unknown> = {}) => ({
+      source: { type: 'host', hostId: 'h1' },
+      name: 'imds-disabled',
+      status: 'WARNING',
+      message: 'IMDS is disabled',
+      occurredAt: now(),
+      ...over,
+    });
+    const good = await api('POST', '/api/v0/monitoring/checks/report', {
+      reports: [report(), report({ status: 'OK' })],
+    });
+    expect(good.json).toEqual({ success: true });
+    expect(mackerel.checkReports).toEqual([
+      report({ occurredAt: expect.any(Number) }),
+      expect.objectContaining({ status: 'OK' }),
+    ]);
+
+    for (const reports of [
+      [report({ status: 'FINE' })],
+      [report({ occurredAt: now() - 6 * 3600 - 60 })],
+      [report({ occurredAt: undefined })],
+      [report({ source: { type: 'service' } })],
+      Array.from({ length: 101 }, () => report()),
+    ]) {
+      const r = await api('POST', '/api/v0/monitoring/checks/report', { reports });
+      expect(r.status).toBe(400);
+      expect(r.json.error.message).toEqual(expect.any(String));
+    }
+    expect(mackerel.checkReports).toHaveLength(2);
+  });
+
+  it('answers 400 to malformed JSON', async () => {
+    const h = mackerel.addHost({ name: 'h' });
+    const r = await api('POST', `/api/v0/hosts/${h.id}/status`, undefined, { rawBody: '{"status":' });
+    expect(r.status).toBe(400);
+    expect(r.json).toEqual({ error: { message: expect.any(String) } });
+    expect(mackerel.calls.at(-1)).toMatchObject({ status: 400, body: '{"status":' });
+  });
+
+  it('injects a 500 once, then succeeds, logging both calls', async () => {
+    const h = mackerel.addHost({ name: 'h' });
+    mackerel.inject({ method: 'POST', pathPrefix: '/api/v0/hosts/', status: 500, times: 1 });
+    const first = await api('POST', `/api/v0/hosts/${h.id}/retire`, {});
+    expect(first.status).toBe(500);
+    expect(first.json).toEqual({ error: { message: expect.any(String) } });
+    expect(h.isRetired).toBe(false);
+    const second = await api('POST', `/api/v0/hosts/${h.id}/retire`, {});
+    expect(second.status).toBe(200);
+    expect(h.isRetired).toBe(true);
+    expect(mackerel.calls.map((c) => [c.method, c.path, c.status])).toEqual([
+      ['POST', `/api/v0/hosts/${h.id}/retire`, 500],
+      ['POST', `/api/v0/hosts/${h.id}/retire`, 200],
+    ]);
+  });
+
+  it('answers a 429 fault with Retry-After: 0, only on matching requests, until cleared', async () => {
+    mackerel.inject({ method: 'GET', pathPrefix: '/api/v0/tsdb', status: 429 });
+    const limited = await api('GET', '/api/v0/tsdb/latest?hostId=a&name=b');
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('0');
+    expect((await api('GET', '/api/v0/hosts')).status).toBe(200);
+    expect((await api('GET', '/api/v0/tsdb/latest?hostId=a&name=b')).status).toBe(429);
+    mackerel.clearFaults();
+    expect((await api('GET', '/api/v0/tsdb/latest?hostId=a&name=b')).status).toBe(200);
+  });
+
+  it('fires probabilistic faults from its seeded rng', async () => {
+    mackerel.inject({ status: 503, probability: 0 });
+    expect((await api('GET', '/api/v0/hosts')).status).toBe(200);
+    mackerel.clearFaults();
+    mackerel.inject({ status: 502, probability: 1, times: 2 });
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await api('GET', '/api/v0/hosts')).status);
+    expect(statuses).toEqual([502, 502, 200]);
+  });
+
+  it('counts only POST and PUT as write calls', async () => {
+    const h = mackerel.addHost({ name: 'h' });
+    await api('GET', '/api/v0/hosts');
+    await api('PUT', `/api/v0/hosts/${h.id}/role-fullnames`, { roleFullnames: [] });
+    await api('POST', `/api/v0/hosts/${h.id}/retire`, {});
+    expect(mackerel.writeCalls().map((c) => c.method)).toEqual(['PUT', 'POST']);
+    expect(mackerel.calls).toHaveLength(3);
+  });
+
+  it('waits latencyMs before answering', async () => {
+    mackerel.latencyMs = 40;
+    const started = performance.now();
+    await api('GET', '/api/v0/hosts');
+    // a lower bound only: it is a property of the fake, not a timing goal
+    expect(performance.now() - started).toBeGreaterThanOrEqual(35);
+  });
+
+  it('generates the same host ids from the same seed', () => {
+    const a = new FakeMackerel({ rng: mulberry32(7) });
+    const b = new FakeMackerel({ rng: mulberry32(7) });
+    expect(a.addHost({ name: 'x' }).id).toBe(b.addHost({ name: 'x' }).id);
+  });
+});
