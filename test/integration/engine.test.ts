@@ -1,0 +1,311 @@
+/** Every drift in DESIGN.md, driven through the real handlers against the sandbox. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createWorld, type World } from '../support/world.js';
+
+let w: World;
+beforeEach(async () => {
+  w = await createWorld();
+  console.log(`seed ${w.seed}`);
+});
+afterEach(() => w.stop());
+
+const nowS = () => Math.floor(Date.now() / 1000);
+
+describe('exactly once', () => {
+  it('a terminated event delivered three times at once retires once', async () => {
+    const { inst, hostId } = w.instanceWithHost();
+    w.sb.ec2.setState(inst.instanceId, 'terminated');
+    const event = w.stateChangeEvent(inst.instanceId, 'terminated');
+
+    const reports = await Promise.all([
+      w.onStateChange(event),
+      w.onStateChange(event),
+      w.onStateChange(event),
+    ]);
+
+    expect(w.retireCallsFor(hostId)).toBe(1);
+    expect(w.sb.mackerel.hosts.get(hostId)?.isRetired).toBe(true);
+    const outcomes = reports.flatMap((r) => r.actions.map((a) => a.outcome));
+    expect(outcomes.filter((o) => o === 'done')).toHaveLength(1);
+    expect(w.sb.eventBridge.events.filter((e) => e.detailType === 'Host Retired')).toHaveLength(1);
+  });
+
+  it('the same event delivered again later is recognised as a duplicate and reads nothing', async () => {
+    const { inst } = w.instanceWithHost();
+    w.sb.ec2.setState(inst.instanceId, 'terminated');
+    const event = w.stateChangeEvent(inst.instanceId, 'terminated');
+    await w.onStateChange(event);
+    const calls = w.sb.mackerel.calls.length;
+
+    const again = await w.onStateChange(event);
+
+    expect(again.events).toMatchObject([{ outcome: 'duplicate' }]);
+    expect(w.sb.mackerel.calls.length).toBe(calls);
+  });
+
+  it('a second sweep after a converged one makes no write call at all', async () => {
+    const { inst } = w.instanceWithHost();
+    w.healthy(9);
+    w.sb.ec2.setState(inst.instanceId, 'stopped');
+    const first = await w.onSweep();
+    expect(first.counts.done).toBeGreaterThan(0);
+    const writes = w.sb.mackerel.writeCalls().length;
+    const puts = w.sb.eventBridge.calls.length;
+    const modifies = w.sb.ec2.calls.filter((c) => c.action !== 'DescribeInstances').length;
+
+    const second = await w.onSweep();
+
+    expect(second.actions).toEqual([]);
+    expect(w.sb.mackerel.writeCalls().length).toBe(writes);
+    expect(w.sb.eventBridge.calls.length).toBe(puts);
+    expect(w.sb.ec2.calls.filter((c) => c.action !== 'DescribeInstances').length).toBe(modifies);
+  });
+
+  it('a run killed between claim and action loses nothing: the claim expires and the action is retried', async () => {
+    const { inst, hostId } = w.instanceWithHost();
+    w.sb.ec2.setState(inst.instanceId, 'terminated');
+    const { runtimeFor } = await import('../../shared/runtime.js');
+    const { runEvents } = await import('../../shared/reconcile/run.js');
+    const { lambdaContext } = await import('../support/world.js');
+    const { Ec2StateChangeEvent } = await import('../../shared/events/schemas.js');
+    const ctx = lambdaContext(w.sb.functionArn('instance-state-change'));
+    const event = Ec2StateChangeEvent.parse(w.stateChangeEvent(inst.instanceId, 'terminated'));
+
+    const rt = await runtimeFor(ctx);
+    await expect(
+      runEvents(rt, [event], { trigger: 'instance-state-change', crashAfterClaim: true }),
+    ).rejects.toThrow(/simulated/);
+    expect(w.retireCallsFor(hostId)).toBe(0);
+
+    // Redelivered at once: the dead run's claim still holds, nothing happens twice.
+    const soon = await w.onStateChange(event);
+    expect(soon.actions).toMatchObject([{ hostId, outcome: 'in-progress' }]);
+    expect(w.retireCallsFor(hostId)).toBe(0);
+
+    // After the lease: the sweep (or a retry) performs it, once.
+    const later = await runtimeFor(ctx, { clock: () => Date.now() + 17 * 60_000 });
+    const { runSweep } = await import('../../shared/reconcile/run.js');
+    w.healthy(9);
+    const report = await runSweep(later, { trigger: 'sweep' });
+    expect(report.actions).toMatchObject([{ hostId, outcome: 'done' }]);
+    expect(w.retireCallsFor(hostId)).toBe(1);
+  });
+
+  it('two sweeps at once: one holds the lease, the other skips', async () => {
+    w.healthy(3);
+    const [a, b] = await Promise.all([w.onSweep(), w.onSweep()]);
+    expect([a.status, b.status].sort()).toEqual(['ok', 'skipped']);
+    expect([a, b].find((r) => r.status === 'skipped')?.skipped).toMatch(/lease/);
+  });
+});
+
+describe('stop and start', () => {
+  it('stopped → poweroff remembering standby; running again → standby restored', async () => {
+    const { inst, hostId } = w.instanceWithHost({}, { status: 'standby' });
+    w.sb.ec2.setState(inst.instanceId, 'stopped');
+    const stop = await w.onStateChange(w.stateChangeEvent(inst.instanceId, 'stopped'));
+    expect(stop.actions).toMatchObject([
+      { kind: 'set-status', hostId, outcome: 'done', detail: { to: 'poweroff' } },
+    ]);
+    expect(w.sb.mackerel.hosts.get(hostId)?.status).toBe('poweroff');
+    expect(w.sb.mackerel.writeCalls().at(-1)).toMatchObject({
+      path: '/api/v0/hosts/bulk-update-statuses',
+      body: { ids: [hostId], status: 'poweroff' },
+    });
+
+    w.sb.ec2.setState(inst.instanceId, 'running');
+    await new Promise((r) => setTimeout(r, 1100)); // event times have one-second resolution
+    const start = await w.onStateChange(w.stateChangeEvent(inst.instanceId, 'running'));
+    expect(start.actions).toMatchObject([
+      { kind: 'set-status', hostId, outcome: 'done', detail: { to: 'standby' } },
+    ]);
+    expect(w.sb.mackerel.hosts.get(hostId)?.status).toBe('standby');
+    expect(w.sb.eventBridge.events.filter((e) => e.detailType === 'Host Status Changed')).toHaveLength(2);
+  });
+
+  it('a stopped event followed by an older running event leaves the host poweroff', async () => {
+    const { inst, hostId } = w.instanceWithHost();
+    w.sb.ec2.setState(inst.instanceId, 'stopped');
+    const t = Date.now();
+    await w.onStateChange(w.stateChangeEvent(inst.instanceId, 'stopped', { time: new Date(t) }));
+
+    const late = await w.onStateChange(
+      w.stateChangeEvent(inst.instanceId, 'running', { time: new Date(t - 60_000) }),
+    );
+
+    expect(late.events).toMatchObject([{ outcome: 'stale' }]);
+    expect(late.actions).toEqual([]);
+    expect(w.sb.mackerel.hosts.get(hostId)?.status).toBe('poweroff');
+  });
+
+  it('a host a person set to poweroff is not restored on start', async () => {
+    const { inst, hostId } = w.instanceWithHost({}, { status: 'poweroff' });
+    const report = await w.onStateChange(w.stateChangeEvent(inst.instanceId, 'running'));
+    expect(report.actions).toEqual([]);
+    expect(w.sb.mackerel.hosts.get(hostId)?.status).toBe('poweroff');
+  });
+});
+
+describe('duplicates', () => {
+  it('a silent duplicate: roles merged onto the canonical host, duplicate retired, one tsdb/latest call', async () => {
+    const { inst, hostId } = w.instanceWithHost();
+    w.healthy(9);
+    const dup = w.agentHost(inst, { roles: { shop: ['batch'] } });
+    w.sb.mackerel.setLatestMetric(dup, 'loadavg5', nowS() - 3600, 0.1);
+
+    const report = await w.onSweep();
+
+    expect(report.actions.map((a) => [a.kind, a.hostId, a.outcome])).toEqual([
+      ['merge-roles', hostId, 'done'],
+      ['retire', dup, 'done'],
+    ]);
+    expect(w.sb.mackerel.hosts.get(hostId)?.roles).toEqual({ shop: ['batch', 'web'] });
+    expect(w.sb.mackerel.hosts.get(dup)?.isRetired).toBe(true);
+    expect(w.sb.mackerel.calls.filter((c) => c.path === '/api/v0/tsdb/latest')).toHaveLength(1);
+    expect(
+      w.sb.eventBridge.events.find((e) => e.detailType === 'Duplicate Host Merged')?.detail,
+    ).toMatchObject({
+      hostId: dup,
+      canonicalHostId: hostId,
+    });
+  });
+
+  it('a duplicate still reporting gets a duplicate-host warning with the fix, once', async () => {
+    const { inst } = w.instanceWithHost();
+    w.healthy(9);
+    const dup = w.agentHost(inst);
+    w.sb.mackerel.setLatestMetric(dup, 'loadavg5', nowS() - 30, 0.1);
+
+    await w.onSweep();
+    await w.onSweep();
+
+    const reports = w.sb.mackerel.checkReports as {
+      name: string;
+      status: string;
+      message: string;
+      source: { hostId: string };
+    }[];
+    const dupReports = reports.filter((r) => r.name === 'duplicate-host');
+    expect(dupReports).toHaveLength(1);
+    expect(dupReports[0]).toMatchObject({ status: 'WARNING', source: { hostId: dup } });
+    expect(dupReports[0]?.message).toMatch(/delete \/var\/lib\/mackerel-agent\/id/);
+    expect(w.sb.mackerel.hosts.get(dup)?.isRetired).toBe(false);
+    expect(w.sb.eventBridge.events.filter((e) => e.detailType === 'Duplicate Hosts Detected')).toHaveLength(
+      1,
+    );
+  });
+});
+
+describe('IMDS', () => {
+  it('disabled: imds-disabled WARNING and a finding; nothing changed on EC2 by default', async () => {
+    const { hostId } = w.instanceWithHost({ httpEndpoint: 'disabled' });
+    w.healthy(3);
+    await w.onSweep();
+    expect(w.sb.mackerel.checkReports).toMatchObject([
+      { name: 'imds-disabled', status: 'WARNING', source: { type: 'host', hostId } },
+    ]);
+    expect(w.sb.eventBridge.events.map((e) => e.detailType)).toContain('IMDS Disabled');
+    expect(w.sb.ec2.calls.filter((c) => c.action === 'ModifyInstanceMetadataOptions')).toEqual([]);
+  });
+
+  it('IMDS_REMEDIATE=true: enabled through ModifyInstanceMetadataOptions, then OK on the next sweep', async () => {
+    w.setEnv({ IMDS_REMEDIATE: 'true' });
+    const { inst, hostId } = w.instanceWithHost({ httpEndpoint: 'disabled' });
+    w.healthy(3);
+    await w.onSweep();
+    expect(w.sb.ec2.calls.filter((c) => c.action === 'ModifyInstanceMetadataOptions')).toMatchObject([
+      { params: { InstanceId: inst.instanceId, HttpEndpoint: 'enabled' } },
+    ]);
+    expect(w.sb.ec2.instances.get(inst.instanceId)?.httpEndpoint).toBe('enabled');
+
+    await w.onSweep();
+    expect(w.sb.mackerel.checkReports).toMatchObject([
+      { name: 'imds-disabled', status: 'WARNING', source: { hostId } },
+      { name: 'imds-disabled', status: 'OK', source: { hostId } },
+    ]);
+    expect(w.sb.eventBridge.events.map((e) => e.detailType)).toContain('IMDS Remediated');
+  });
+});
+
+describe('safety', () => {
+  it('circuit breaker: too many retirements in one sweep retire nothing and publish the trip', async () => {
+    w.setEnv({ MAX_RETIRE_PER_RUN: '2' });
+    w.healthy(30);
+    const dead = [w.instanceWithHost(), w.instanceWithHost(), w.instanceWithHost()];
+    for (const d of dead) w.sb.ec2.setState(d.inst.instanceId, 'terminated');
+
+    const report = await w.onSweep();
+
+    expect(report.circuitBreaker).toMatchObject({ tripped: true, retirements: 3 });
+    expect(w.retiredIds()).toEqual([]);
+    expect(w.sb.eventBridge.events.map((e) => e.detailType)).toEqual(['Circuit Breaker Tripped']);
+  });
+
+  it('the opt-out tag keeps a terminated instance’s host', async () => {
+    const { inst, hostId } = w.instanceWithHost({ tags: { 'mackerel-reconciler:ignore': 'true' } });
+    w.healthy(9);
+    w.sb.ec2.setState(inst.instanceId, 'terminated');
+    const report = await w.onSweep();
+    expect(report.ignoredInstanceIds).toContain(inst.instanceId);
+    expect(w.sb.mackerel.hosts.get(hostId)?.isRetired).toBe(false);
+  });
+
+  it('an event from another account changes nothing', async () => {
+    const { inst, hostId } = w.instanceWithHost();
+    w.sb.ec2.setState(inst.instanceId, 'terminated');
+    const report = await w.onStateChange(
+      w.stateChangeEvent(inst.instanceId, 'terminated', { account: '999999999999' }),
+    );
+    expect(report.events).toMatchObject([{ outcome: 'foreign-account' }]);
+    expect(w.sb.mackerel.hosts.get(hostId)?.isRetired).toBe(false);
+    expect(w.sb.mackerel.calls).toEqual([]);
+  });
+
+  it('the host of an instance running again is not retired: re-checked right before retiring', async () => {
+    const { inst, hostId } = w.instanceWithHost();
+    const { runtimeFor } = await import('../../shared/runtime.js');
+    const { execute } = await import('../../shared/reconcile/execute.js');
+    const { lambdaContext } = await import('../support/world.js');
+    const rt = await runtimeFor(lambdaContext(w.sb.functionArn('sweep')));
+    const stalePlan = {
+      actions: [
+        {
+          kind: 'retire' as const,
+          key: `retire#${hostId}`,
+          instanceId: inst.instanceId,
+          region: 'ap-northeast-1',
+          hostId,
+          hostName: inst.privateDnsName,
+          retireReason: 'instance-terminated' as const,
+          reason: 'planned from a stale read',
+          findings: [],
+        },
+      ],
+      findings: [],
+      links: [],
+      linkedHostIds: {},
+      ambiguities: [],
+      foreignHostIds: [],
+      ignoredInstanceIds: [],
+      unknownInstanceIds: [],
+      goneInstanceIds: [],
+    };
+    const res = await execute(stalePlan, rt, { runId: 'r1', dryRun: false, clock: Date.now });
+    expect(res.results).toMatchObject([
+      { hostId, outcome: 'blocked', error: expect.stringMatching(/running/) },
+    ]);
+    expect(w.retireCallsFor(hostId)).toBe(0);
+  });
+
+  it('Mackerel 500s and 429s during a sweep are retried and the sweep still converges', async () => {
+    const { inst, hostId } = w.instanceWithHost();
+    w.healthy(9);
+    w.sb.ec2.setState(inst.instanceId, 'terminated');
+    w.sb.mackerel.inject({ status: 500, times: 2 });
+    w.sb.mackerel.inject({ status: 429, times: 1, pathPrefix: '/api/v0/hosts/bulk-retire' });
+    const report = await w.onSweep();
+    expect(report.actions).toMatchObject([{ hostId, outcome: 'done' }]);
+    expect(w.retireCallsFor(hostId)).toBe(1);
+    expect(w.sb.mackerel.calls.filter((c) => c.status >= 429).length).toBe(3);
+  });
+});

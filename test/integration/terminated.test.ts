@@ -1,0 +1,84 @@
+/** The first behaviour end to end: a terminated instance's hosts are retired, through both handlers. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createWorld, type World } from '../support/world.js';
+
+let w: World;
+beforeEach(async () => {
+  w = await createWorld();
+  console.log(`seed ${w.seed}`);
+});
+afterEach(() => w.stop());
+
+describe('terminated instance', () => {
+  it('instance-state-change: the hosts of a terminated instance are retired, a finding is published', async () => {
+    const { inst, hostId } = w.instanceWithHost();
+    const { hostId: other } = w.instanceWithHost();
+    w.sb.ec2.setState(inst.instanceId, 'terminated');
+
+    const report = await w.onStateChange(w.stateChangeEvent(inst.instanceId, 'terminated'));
+
+    expect(report.status).toBe('ok');
+    expect(report.actions).toMatchObject([{ kind: 'retire', hostId, outcome: 'done' }]);
+    expect(w.sb.mackerel.hosts.get(hostId)?.isRetired).toBe(true);
+    expect(w.sb.mackerel.hosts.get(other)?.isRetired).toBe(false);
+    expect(w.retireCallsFor(hostId)).toBe(1);
+    const finding = w.sb.eventBridge.events.find((e) => e.detailType === 'Host Retired');
+    expect(finding).toMatchObject({
+      source: 'mackerel-reconciler',
+      detail: { hostId, instanceId: inst.instanceId },
+    });
+  });
+
+  it('instance-state-change: an instance EC2 no longer knows is retired on the strength of the event', async () => {
+    const { inst, hostId } = w.instanceWithHost();
+    w.sb.ec2.forget(inst.instanceId);
+
+    const report = await w.onStateChange(w.stateChangeEvent(inst.instanceId, 'terminated'));
+
+    expect(report.actions).toMatchObject([{ kind: 'retire', hostId, outcome: 'done' }]);
+    expect(w.retiredIds()).toEqual([hostId]);
+  });
+
+  it('sweep: terminated hosts retired, a foreign host and a running one untouched', async () => {
+    const { inst, hostId } = w.instanceWithHost();
+    const { hostId: running } = w.instanceWithHost();
+    w.healthy(8);
+    const foreign = w.sb.mackerel.addHost({
+      name: 'ip-10-99-0-1.ap-northeast-1.compute.internal',
+      customIdentifier: 'i-0123456789abcdef0.ec2.amazonaws.com',
+    });
+    w.sb.ec2.setState(inst.instanceId, 'terminated');
+
+    const report = await w.onSweep();
+
+    expect(report.trigger).toBe('sweep');
+    expect(report.actions.filter((a) => a.kind === 'retire')).toMatchObject([{ hostId, outcome: 'done' }]);
+    expect(w.retiredIds()).toEqual([hostId]);
+    expect(report.foreignHostIds).toEqual([foreign.id]);
+    const touchedForeign = w.sb.mackerel
+      .writeCalls()
+      .filter((c) => c.path.includes(foreign.id) || JSON.stringify(c.body).includes(foreign.id));
+    expect(touchedForeign).toEqual([]);
+    expect(w.sb.mackerel.hosts.get(running)?.isRetired).toBe(false);
+  });
+
+  it('sweep: an owned instance that vanished from DescribeInstances is retired; a failed region retires nothing', async () => {
+    const { inst, hostId } = w.instanceWithHost();
+    w.healthy(9);
+    await w.onSweep(); // the account sees the instance: ownership recorded
+    w.sb.ec2.forget(inst.instanceId);
+    w.sb.ec2.failRegion('ap-northeast-1', { status: 403, code: 'UnauthorizedOperation', message: 'no' });
+
+    const failed = await w.onSweep();
+    expect(failed.status).toBe('partial');
+    expect(failed.regions).toMatchObject([{ region: 'ap-northeast-1', ok: false }]);
+    expect(w.retiredIds()).toEqual([]);
+
+    w.sb.ec2.failRegion('ap-northeast-1', null);
+    const ok = await w.onSweep();
+    expect(ok.actions).toMatchObject([
+      { kind: 'retire', hostId, outcome: 'done', detail: { retireReason: 'instance-gone' } },
+    ]);
+    expect(w.retiredIds()).toEqual([hostId]);
+  });
+});

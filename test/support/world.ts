@@ -1,0 +1,141 @@
+/** A sandbox with the real handlers wired to it, for integration tests. */
+import { randomUUID } from 'node:crypto';
+import type { Context } from 'aws-lambda';
+import { handler as stateChange } from '../../functions/instance-state-change/handler.js';
+import { handler as replay } from '../../functions/replay/handler.js';
+import { handler as sweep } from '../../functions/sweep/handler.js';
+import { type FakeInstance, type Sandbox, startSandbox } from '../../sandbox/index.js';
+import type { Report } from '../../shared/reconcile/run.js';
+import { resetRuntime } from '../../shared/runtime.js';
+
+export const HOUR_MS = 3_600_000;
+
+export function lambdaContext(arn: string): Context {
+  const name = arn.split(':').pop() ?? 'fn';
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: arn,
+    memoryLimitInMB: '256',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${name}`,
+    logStreamName: 'test',
+    getRemainingTimeInMillis: () => 60_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+export interface World {
+  sb: Sandbox;
+  seed: number;
+  /** an instance launched an hour ago with its integration host (customIdentifier) */
+  instanceWithHost(
+    over?: Partial<FakeInstance>,
+    host?: Record<string, unknown>,
+  ): { inst: FakeInstance; hostId: string };
+  /** n healthy running instances with one host each (keeps sweeps under the circuit breaker's percentage) */
+  healthy(n: number): string[];
+  /** the agent's second host for an instance (no IMDS: name and IP only) */
+  agentHost(inst: FakeInstance, over?: Record<string, unknown>): string;
+  stateChangeEvent(
+    instanceId: string,
+    state: string,
+    over?: { time?: Date; account?: string; id?: string },
+  ): unknown;
+  onStateChange(event: unknown): Promise<Report>;
+  onSweep(): Promise<Report>;
+  onReplay(payload: unknown): Promise<Report>;
+  setEnv(vars: Record<string, string | undefined>): void;
+  retiredIds(): string[];
+  retireCallsFor(hostId: string): number;
+  stop(): Promise<void>;
+}
+
+export async function createWorld(): Promise<World> {
+  const seed = Number(process.env.TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
+  const sb = await startSandbox({ seed });
+  const restoreEnv = sb.applyEnv();
+  const touched = new Map<string, string | undefined>();
+  resetRuntime();
+  const now = () => Date.now();
+  const w: World = {
+    sb,
+    seed,
+    instanceWithHost(over = {}, host = {}) {
+      const inst = sb.ec2.addInstance({ launchTime: new Date(now() - HOUR_MS), ...over });
+      const h = sb.mackerel.addHost({
+        name: inst.privateDnsName,
+        customIdentifier: `${inst.instanceId}.ec2.amazonaws.com`,
+        createdAt: Math.floor(now() / 1000) - 1800,
+        roles: { shop: ['web'] },
+        ...host,
+      });
+      sb.mackerel.setLatestMetric(h.id, 'loadavg5', Math.floor(now() / 1000) - 60, 0.3);
+      return { inst, hostId: h.id };
+    },
+    healthy(n) {
+      return Array.from({ length: n }, () => w.instanceWithHost().hostId);
+    },
+    agentHost(inst, over = {}) {
+      const h = sb.mackerel.addHost({
+        name: inst.privateDnsName,
+        interfaces: [
+          { name: 'eth0', ipAddress: inst.privateIpAddress, ipv4Addresses: [`${inst.privateIpAddress}/24`] },
+        ],
+        createdAt: Math.floor(now() / 1000) - 1200,
+        ...over,
+      });
+      return h.id;
+    },
+    stateChangeEvent(instanceId, state, over = {}) {
+      return {
+        version: '0',
+        id: over.id ?? randomUUID(),
+        'detail-type': 'EC2 Instance State-change Notification',
+        source: 'aws.ec2',
+        account: over.account ?? sb.accountId,
+        time: (over.time ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        region: 'ap-northeast-1',
+        resources: [`arn:aws:ec2:ap-northeast-1:${sb.accountId}:instance/${instanceId}`],
+        detail: { 'instance-id': instanceId, state },
+      };
+    },
+    onStateChange: (event) =>
+      stateChange(event, lambdaContext(sb.functionArn('instance-state-change'))) as Promise<Report>,
+    onSweep: () =>
+      sweep(
+        { 'detail-type': 'Scheduled Event', source: 'aws.events', id: randomUUID(), detail: {} },
+        lambdaContext(sb.functionArn('sweep')),
+      ) as Promise<Report>,
+    onReplay: (payload) => replay(payload, lambdaContext(sb.functionArn('replay'))) as Promise<Report>,
+    setEnv(vars) {
+      for (const [k, v] of Object.entries(vars)) {
+        if (!touched.has(k)) touched.set(k, process.env[k]);
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    },
+    retiredIds: () => [...sb.mackerel.hosts.values()].filter((h) => h.isRetired).map((h) => h.id),
+    retireCallsFor: (hostId) =>
+      sb.mackerel.calls.filter(
+        (c) =>
+          c.status === 200 &&
+          ((c.path === '/api/v0/hosts/bulk-retire' &&
+            ((c.body as { ids?: string[] })?.ids ?? []).includes(hostId)) ||
+            c.path === `/api/v0/hosts/${hostId}/retire`),
+      ).length,
+    async stop() {
+      for (const [k, v] of touched) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      restoreEnv();
+      resetRuntime();
+      await sb.stop();
+    },
+  };
+  return w;
+}
