@@ -146,8 +146,34 @@ function finish(report: Report, started: number, clock: () => number): Report {
   return report;
 }
 
+/** A run that fails outright (Mackerel or DynamoDB down, a response of the wrong shape) says so on the bus. */
+async function reportingFailure<T>(
+  rt: Runtime,
+  trigger: Trigger,
+  dryRun: boolean,
+  run: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (!dryRun) {
+      const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      await rt.publisher
+        .publish([{ detailType: 'Reconcile Failed', detail: { trigger, accountId: rt.accountId, error } }])
+        .catch((pubErr: unknown) =>
+          rt.logger.error('could not publish Reconcile Failed', { error: String(pubErr) }),
+        );
+    }
+    throw e;
+  }
+}
+
 /** The scheduled sweep: the whole fleet, under a lease so two sweeps never overlap. */
-export async function runSweep(rt: Runtime, opts: RunOptions & { regions?: string[] }): Promise<Report> {
+export function runSweep(rt: Runtime, opts: RunOptions & { regions?: string[] }): Promise<Report> {
+  return reportingFailure(rt, opts.trigger, opts.dryRun ?? rt.config.dryRun, () => sweep(rt, opts));
+}
+
+async function sweep(rt: Runtime, opts: RunOptions & { regions?: string[] }): Promise<Report> {
   const dryRun = opts.dryRun ?? rt.config.dryRun;
   const started = rt.clock();
   const report = emptyReport(rt, opts.trigger, randomUUID(), dryRun, started);
@@ -168,7 +194,13 @@ export async function runSweep(rt: Runtime, opts: RunOptions & { regions?: strin
 }
 
 /** Given instance ids (a replay): a targeted look-up in their regions, then the same planner. */
-export async function runInstances(rt: Runtime, instanceIds: string[], opts: RunOptions): Promise<Report> {
+export function runInstances(rt: Runtime, instanceIds: string[], opts: RunOptions): Promise<Report> {
+  return reportingFailure(rt, opts.trigger, opts.dryRun ?? rt.config.dryRun, () =>
+    instances(rt, instanceIds, opts),
+  );
+}
+
+async function instances(rt: Runtime, instanceIds: string[], opts: RunOptions): Promise<Report> {
   const dryRun = opts.dryRun ?? rt.config.dryRun;
   const started = rt.clock();
   const report = emptyReport(rt, opts.trigger, randomUUID(), dryRun, started);

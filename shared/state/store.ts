@@ -211,7 +211,8 @@ export class StateStore {
       (s.privateDnsName !== undefined && existing.privateDnsName !== s.privateDnsName) ||
       (s.privateIpAddress !== undefined && existing.privateIpAddress !== s.privateIpAddress) ||
       (s.launchTime !== undefined && existing.launchTime !== s.launchTime);
-    if (!changedState && !changedFacts && nowS - existing.lastSeenAt < DAY / 4) return existing;
+    // Unchanged instances cost no write: a sweep of a steady fleet writes nothing here.
+    if (!changedState && !changedFacts) return existing;
     const next: InstanceRecord = {
       ...existing,
       state: changedState ? s.state : existing.state,

@@ -124,6 +124,10 @@ describe('bad input', () => {
     (bad as unknown as { createdAt: string }).createdAt = 'yesterday';
     await expect(w.onSweep()).rejects.toThrow(/hosts\.\d+\.createdAt/);
     expect(w.retiredIds()).toEqual([]);
+    const failed = w.sb.eventBridge.events.filter((e) => e.detailType === 'Reconcile Failed');
+    expect(failed).toMatchObject([
+      { detail: { trigger: 'sweep', error: expect.stringMatching(/createdAt/) } },
+    ]);
   });
 
   it('a missing setting is a clear error naming the variable', async () => {
