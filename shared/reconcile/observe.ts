@@ -6,7 +6,7 @@
 import type { Instance } from '../ec2/instance.js';
 import type { Ec2Inventory } from '../ec2/inventory.js';
 import type { MackerelClient } from '../mackerel/client.js';
-import type { InstanceState, Sighting, StateStore } from '../state/store.js';
+import { type InstanceState, nextRecord, type Sighting, type StateStore } from '../state/store.js';
 import { mapLimit } from '../util/concurrency.js';
 import { duplicateCandidates, IGNORE_TAG, type LinkInput } from './plan.js';
 import type { InstanceRecord, Observation, RegionStatus } from './types.js';
@@ -16,6 +16,12 @@ export interface ObserveDeps {
   inventory: Ec2Inventory;
   store: StateStore;
   accountId: string;
+}
+
+export interface ObserveOptions {
+  now: number;
+  /** a dry run writes nothing anywhere: sightings are applied in memory only */
+  dryRun: boolean;
 }
 
 const toSighting = (i: Instance, accountId: string, stateTime: number): Sighting => ({
@@ -34,11 +40,16 @@ async function recordSightings(
   deps: ObserveDeps,
   sightings: readonly Sighting[],
   state: InstanceState,
-  nowS: number,
+  opts: ObserveOptions,
 ): Promise<InstanceRecord[]> {
+  const nowS = Math.floor(opts.now / 1000);
   const byId = new Map(state.records.map((r) => [r.instanceId, r]));
   await mapLimit(sightings, 16, async (s) => {
-    byId.set(s.instanceId, await deps.store.recordSighting(s, byId.get(s.instanceId), nowS));
+    const existing = byId.get(s.instanceId);
+    const next = opts.dryRun
+      ? (nextRecord(s, existing, nowS) ?? existing)
+      : await deps.store.recordSighting(s, existing, nowS);
+    if (next) byId.set(s.instanceId, next);
   });
   return [...byId.values()];
 }
@@ -60,8 +71,9 @@ async function withMetrics(deps: ObserveDeps, input: LinkInput): Promise<Observa
 export async function observeFleet(
   deps: ObserveDeps,
   regions: readonly string[],
-  now: number,
+  opts: ObserveOptions,
 ): Promise<Observation> {
+  const { now } = opts;
   const nowS = Math.floor(now / 1000);
   const [hosts, inventories, state] = await Promise.all([
     deps.mackerel.listHosts(),
@@ -78,7 +90,7 @@ export async function observeFleet(
     deps,
     instances.map((i) => toSighting(i, deps.accountId, nowS)),
     state,
-    nowS,
+    opts,
   );
   return withMetrics(deps, {
     now,
@@ -105,9 +117,10 @@ export async function observeInstances(
   deps: ObserveDeps,
   targets: readonly Target[],
   regions: readonly string[],
-  now: number,
+  opts: ObserveOptions,
   loaded?: InstanceState,
 ): Promise<Observation> {
+  const { now } = opts;
   const nowS = Math.floor(now / 1000);
   const ids = [...new Set(targets.map((t) => t.instanceId))];
   const state = loaded ?? (await deps.store.loadInstances(ids));
@@ -154,7 +167,7 @@ export async function observeInstances(
       });
     }
   }
-  const records = await recordSightings(deps, sightings, state, nowS);
+  const records = await recordSightings(deps, sightings, state, opts);
   return withMetrics(deps, {
     now,
     mode: 'instances',

@@ -6,7 +6,7 @@ import type { Ec2StateChangeEvent } from '../events/schemas.js';
 import type { Runtime } from '../runtime.js';
 import type { InstanceState } from '../state/store.js';
 import { mapLimit } from '../util/concurrency.js';
-import { type ActionResult, execute } from './execute.js';
+import { type ActionResult, type ExecuteResult, execute } from './execute.js';
 import { observeFleet, observeInstances, type Target } from './observe.js';
 import { plan } from './plan.js';
 import type { Observation, Plan, Policy, RegionStatus } from './types.js';
@@ -107,7 +107,8 @@ async function planAndAct(rt: Runtime, obs: Observation, policy: Policy, report:
     clock: rt.clock,
     crashAfterClaim: opts.crashAfterClaim,
   });
-  // Links are observations: remembered even in a dry run, so the event path can trust weak links later.
+  // A dry run writes nothing anywhere, not even what it observed.
+  if (policy.dryRun) return fold(report, obs, p, exec);
   const records = new Map(obs.state.records.map((r) => [r.instanceId, r]));
   const changed = Object.entries(p.linkedHostIds).filter(([id, hostIds]) => {
     const before = records.get(id)?.linkedHostIds ?? [];
@@ -116,7 +117,10 @@ async function planAndAct(rt: Runtime, obs: Observation, policy: Policy, report:
   await mapLimit(changed, 16, ([id, hostIds]) => rt.store.saveLinks(id, hostIds));
   const nowS = Math.floor(rt.clock() / 1000);
   await mapLimit(p.goneInstanceIds, 16, (id) => rt.store.markGone(id, nowS));
+  fold(report, obs, p, exec);
+}
 
+function fold(report: Report, obs: Observation, p: Plan, exec: ExecuteResult): void {
   report.regions.push(...obs.regions);
   report.counts.hosts = Math.max(report.counts.hosts, obs.hosts.length);
   report.counts.instances += obs.instances.length;
@@ -178,14 +182,14 @@ async function sweep(rt: Runtime, opts: RunOptions & { regions?: string[] }): Pr
   const started = rt.clock();
   const report = emptyReport(rt, opts.trigger, randomUUID(), dryRun, started);
   const regions = opts.regions ?? rt.config.regions;
-  // A dry run writes nothing that matters, so it needs no lease and may overlap a real sweep.
+  // A dry run writes nothing, so it needs no lease and may overlap a real sweep.
   if (!dryRun && !(await rt.store.acquireLease(SWEEP_LEASE, report.runId, started, SWEEP_LEASE_MS))) {
     report.status = 'skipped';
     report.skipped = 'another sweep holds the lease';
     return finish(report, started, rt.clock);
   }
   try {
-    const obs = await observeFleet(rt, regions, started);
+    const obs = await observeFleet(rt, regions, { now: started, dryRun });
     await planAndAct(rt, obs, policyOf(rt, dryRun, true), report, opts);
   } finally {
     if (!dryRun) await rt.store.releaseLease(SWEEP_LEASE, report.runId);
@@ -208,7 +212,7 @@ async function instances(rt: Runtime, instanceIds: string[], opts: RunOptions): 
     rt,
     instanceIds.map((instanceId) => ({ instanceId })),
     rt.config.regions,
-    started,
+    { now: started, dryRun },
   );
   await planAndAct(rt, obs, policyOf(rt, dryRun, false), report, opts);
   return finish(report, started, rt.clock);
@@ -255,7 +259,7 @@ export async function runEvents(
       continue;
     }
     const target: Target = { instanceId, region: event.region, eventState: event.detail.state, eventTime };
-    const obs = await observeInstances(rt, [target], rt.config.regions, rt.clock(), loaded);
+    const obs = await observeInstances(rt, [target], rt.config.regions, { now: rt.clock(), dryRun }, loaded);
     await planAndAct(rt, obs, policyOf(rt, dryRun, false), report, opts);
     const failed = report.actions.some((a) => a.instanceId === instanceId && a.outcome === 'failed');
     if (!dryRun && !failed)

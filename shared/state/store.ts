@@ -73,6 +73,36 @@ function toRecord(item: Record<string, unknown>): InstanceRecord {
   };
 }
 
+/**
+ * The record a sighting leads to, or undefined when nothing changed (a steady fleet costs no write).
+ * A state change bumps the version; a sighting older than the state already known changes no state.
+ */
+export function nextRecord(
+  s: Sighting,
+  existing: InstanceRecord | undefined,
+  nowS: number,
+): InstanceRecord | undefined {
+  if (!existing) return { ...s, version: 1, firstSeenAt: nowS, lastSeenAt: nowS, linkedHostIds: [] };
+  const changedState = existing.state !== s.state && s.stateTime >= existing.stateTime;
+  const changedFacts =
+    existing.ignored !== s.ignored ||
+    (s.privateDnsName !== undefined && existing.privateDnsName !== s.privateDnsName) ||
+    (s.privateIpAddress !== undefined && existing.privateIpAddress !== s.privateIpAddress) ||
+    (s.launchTime !== undefined && existing.launchTime !== s.launchTime);
+  if (!changedState && !changedFacts) return undefined;
+  return {
+    ...existing,
+    state: changedState ? s.state : existing.state,
+    stateTime: changedState ? s.stateTime : existing.stateTime,
+    version: changedState ? existing.version + 1 : existing.version,
+    ignored: s.ignored,
+    privateDnsName: s.privateDnsName ?? existing.privateDnsName,
+    privateIpAddress: s.privateIpAddress ?? existing.privateIpAddress,
+    launchTime: s.launchTime ?? existing.launchTime,
+    lastSeenAt: nowS,
+  };
+}
+
 export class StateStore {
   readonly stats = { requests: 0 };
   private readonly doc: DynamoDBDocumentClient;
@@ -182,48 +212,8 @@ export class StateStore {
     existing: InstanceRecord | undefined,
     nowS: number,
   ): Promise<InstanceRecord> {
-    const ended = s.state === 'terminated';
-    if (!existing) {
-      const record: InstanceRecord = {
-        ...s,
-        version: 1,
-        firstSeenAt: nowS,
-        lastSeenAt: nowS,
-        linkedHostIds: [],
-      };
-      await this.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            pk: pkOf(s.instanceId),
-            sk: 'STATE',
-            ...record,
-            expiresAt: ended ? nowS + RECORD_TTL_AFTER_END_S : undefined,
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return record;
-    }
-    const changedState = existing.state !== s.state && s.stateTime >= existing.stateTime;
-    const changedFacts =
-      existing.ignored !== s.ignored ||
-      (s.privateDnsName !== undefined && existing.privateDnsName !== s.privateDnsName) ||
-      (s.privateIpAddress !== undefined && existing.privateIpAddress !== s.privateIpAddress) ||
-      (s.launchTime !== undefined && existing.launchTime !== s.launchTime);
-    // Unchanged instances cost no write: a sweep of a steady fleet writes nothing here.
-    if (!changedState && !changedFacts) return existing;
-    const next: InstanceRecord = {
-      ...existing,
-      state: changedState ? s.state : existing.state,
-      stateTime: changedState ? s.stateTime : existing.stateTime,
-      version: changedState ? existing.version + 1 : existing.version,
-      ignored: s.ignored,
-      privateDnsName: s.privateDnsName ?? existing.privateDnsName,
-      privateIpAddress: s.privateIpAddress ?? existing.privateIpAddress,
-      launchTime: s.launchTime ?? existing.launchTime,
-      lastSeenAt: nowS,
-    };
+    const next = nextRecord(s, existing, nowS);
+    if (!next) return existing as InstanceRecord;
     await this.send(
       new PutCommand({
         TableName: this.tableName,
@@ -233,9 +223,13 @@ export class StateStore {
           ...next,
           expiresAt: next.state === 'terminated' ? nowS + RECORD_TTL_AFTER_END_S : undefined,
         },
-        ConditionExpression: '#v = :v',
-        ExpressionAttributeNames: { '#v': 'version' },
-        ExpressionAttributeValues: { ':v': existing.version },
+        ...(existing
+          ? {
+              ConditionExpression: '#v = :v',
+              ExpressionAttributeNames: { '#v': 'version' },
+              ExpressionAttributeValues: { ':v': existing.version },
+            }
+          : { ConditionExpression: 'attribute_not_exists(pk)' }),
       }),
     );
     return next;

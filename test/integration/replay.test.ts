@@ -67,6 +67,7 @@ describe('replay payloads', () => {
     expect(w.sb.mackerel.writeCalls()).toEqual([]);
     expect(w.sb.eventBridge.calls).toEqual([]);
     expect(w.sb.ec2.calls.filter((c) => c.action !== 'DescribeInstances')).toEqual([]);
+    expect(await w.tableItems()).toEqual([]);
 
     const real = await w.onSweep();
     expect(real.actions.filter((x) => x.outcome === 'done')).toHaveLength(4);
@@ -82,6 +83,7 @@ describe('replay payloads', () => {
     expect(report.actions).toMatchObject([{ kind: 'retire', hostId: a.hostId, outcome: 'planned' }]);
     expect(w.sb.mackerel.writeCalls()).toEqual([]);
     expect(w.sb.eventBridge.calls).toEqual([]);
+    expect(await w.tableItems()).toEqual([]);
   });
 });
 

@@ -1,5 +1,6 @@
 /** A sandbox with the real handlers wired to it, for integration tests. */
 import { randomUUID } from 'node:crypto';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { handler as stateChange } from '../../functions/instance-state-change/handler.js';
 import { handler as replay } from '../../functions/replay/handler.js';
@@ -50,6 +51,8 @@ export interface World {
   onReplay(payload: unknown): Promise<Report>;
   setEnv(vars: Record<string, string | undefined>): void;
   retiredIds(): string[];
+  /** every item of the state table (the sandbox's dynalite) */
+  tableItems(): Promise<Record<string, unknown>[]>;
   retireCallsFor(hostId: string): number;
   stop(): Promise<void>;
 }
@@ -117,6 +120,12 @@ export async function createWorld(): Promise<World> {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
       }
+    },
+    async tableItems() {
+      const ddb = new DynamoDBClient({ endpoint: sb.dynamo.endpoint, region: 'ap-northeast-1' });
+      const res = await ddb.send(new ScanCommand({ TableName: sb.env.STATE_TABLE }));
+      ddb.destroy();
+      return (res.Items ?? []) as Record<string, unknown>[];
     },
     retiredIds: () => [...sb.mackerel.hosts.values()].filter((h) => h.isRetired).map((h) => h.id),
     retireCallsFor: (hostId) =>
