@@ -141,18 +141,24 @@ export function seedFleet(
   /** The agent's second host when it could not read IMDS: the OS hostname and the IP are all it has. */
   const agentOnlyHost = (
     inst: FakeInstance,
-    opts2: { name: string; createdAt: number; roles: Record<string, string[]>; note: string; expect: Expectation },
+    spec: {
+      name: string;
+      createdAt: number;
+      roles: Record<string, string[]>;
+      note: string;
+      expect: Expectation;
+    },
   ): FakeHost => {
     const h = mackerel.addHost({
-      name: opts2.name,
-      roles: opts2.roles,
-      createdAt: opts2.createdAt,
+      name: spec.name,
+      roles: spec.roles,
+      createdAt: spec.createdAt,
       meta: { 'agent-version': AGENT_VERSION },
       interfaces: [
         { name: 'eth0', ipAddress: inst.privateIpAddress, ipv4Addresses: [`${inst.privateIpAddress}/20`] },
       ],
     });
-    hosts.set(h.id, { hostId: h.id, instanceId: inst.instanceId, note: opts2.note, expect: opts2.expect });
+    hosts.set(h.id, { hostId: h.id, instanceId: inst.instanceId, note: spec.note, expect: spec.expect });
     return h;
   };
 
@@ -189,15 +195,25 @@ export function seedFleet(
   const dupSilent = server('duplicated, dup silent', { retired: false, status: 'working' });
   const dupReporting = server('duplicated, dup reports', { retired: false, status: 'working' });
   const stoppedA = server('stopped', { retired: false, status: 'poweroff' });
-  const stoppedB = server('stopped (was standby)', { retired: false, status: 'poweroff' }, {}, {
-    status: 'standby',
-  });
-  const stoppedM = server('stopped, maintenance', { retired: false, status: 'maintenance' }, {}, {
-    status: 'maintenance',
-  });
+  const stoppedB = server(
+    'stopped (was standby)',
+    { retired: false, status: 'poweroff' },
+    {},
+    { status: 'standby' },
+  );
+  const stoppedM = server(
+    'stopped, maintenance',
+    { retired: false, status: 'maintenance' },
+    {},
+    { status: 'maintenance' },
+  );
   const restarted = server('restarted', { retired: false, status: 'working' }, { state: 'stopped' });
   const imds = server('IMDS disabled', { retired: false, status: 'working', check: 'imds-disabled' });
-  const ignored = server('opt-out tag', { retired: false, status: 'working' }, { tags: { [IGNORE_TAG]: 'true' } });
+  const ignored = server(
+    'opt-out tag',
+    { retired: false, status: 'working' },
+    { tags: { [IGNORE_TAG]: 'true' } },
+  );
   // The restarted instance was stopped at day 0: its metrics stopped then too.
   reports(restarted.host.id, 14 * HOUR);
 
@@ -255,8 +271,8 @@ export function seedFleet(
     ec2.setState(cast.ignored.instanceId, 'terminated');
     reports(ignored.host.id, 8 * HOUR);
 
-    // IMDS was turned off, and the agent restarted: it registered a plain second host. That one went quiet
-    // after someone fixed the agent, but it carries a role the integration host never got.
+    // The agent could not reach IMDS (hop limit, firewall) and registered a plain second host. This one went
+    // quiet after someone fixed the agent, but it carries a role the integration host never got.
     const silent = cast.duplicateSilent;
     const silentDup = agentOnlyHost(silent, {
       name: silent.privateDnsName,

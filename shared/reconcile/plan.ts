@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Instance } from '../ec2/instance.js';
 import type { Finding } from '../findings/publish.js';
 import type { Host } from '../mackerel/schemas.js';
-import { type MatchableInstance, matchHosts } from './match.js';
+import { type MatchableInstance, matchHosts, strongInstanceId } from './match.js';
 import type {
   Action,
   CheckMemo,
@@ -76,7 +76,15 @@ export function linkFleet(obs: LinkInput) {
   // Ownership: an instance is ours when DescribeInstances returns it now or the store remembers a sighting.
   const known = new Map<string, MatchableInstance>();
   for (const r of records.values()) known.set(r.instanceId, r);
-  for (const i of live.values()) known.set(i.instanceId, i);
+  for (const i of live.values()) {
+    // EC2 drops a terminated instance's private DNS name and IP: the recorded ones still tie its agent host to it.
+    const r = records.get(i.instanceId);
+    known.set(i.instanceId, {
+      ...i,
+      privateDnsName: i.privateDnsName ?? r?.privateDnsName,
+      privateIpAddress: i.privateIpAddress ?? r?.privateIpAddress,
+    });
+  }
 
   const effective = (id: string): Effective | undefined => {
     const inst = live.get(id);
@@ -214,7 +222,10 @@ export function plan(obs: Observation, policy: Policy): Plan {
     links: [...match.links].sort((a, b) => a.hostId.localeCompare(b.hostId)),
     linkedHostIds,
     ambiguities: [...match.ambiguities].sort((a, b) => a.hostId.localeCompare(b.hostId)),
-    foreignHostIds: [...match.foreign].sort(),
+    // Scoped to one instance, every other host would look foreign: report only the target's.
+    foreignHostIds: match.foreign
+      .filter((id) => inScope(strongInstanceId(hostsById.get(id) as Host)?.instanceId ?? ''))
+      .sort(),
     ignoredInstanceIds,
     unknownInstanceIds,
     goneInstanceIds,

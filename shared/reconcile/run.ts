@@ -253,7 +253,9 @@ export async function runEvents(
     }
     const eventTime = Math.floor(Date.parse(event.time) / 1000);
     const record = loaded.records.find((r) => r.instanceId === instanceId);
-    if (record && eventTime < record.stateTime) {
+    // Out of order: a newer, different state is already known. (An old event for the state already recorded
+    // still gets a fresh look: a run that recorded it may have failed or been held by the circuit breaker.)
+    if (record && eventTime < record.stateTime && record.state !== event.detail.state) {
       outcome.outcome = 'stale';
       outcome.note = `event of ${event.time} is older than the state known since ${new Date(record.stateTime * 1000).toISOString()}`;
       continue;

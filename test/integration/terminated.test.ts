@@ -81,4 +81,30 @@ describe('terminated instance', () => {
     ]);
     expect(w.retiredIds()).toEqual([hostId]);
   });
+
+  it('sweep and event: the agent-without-IMDS host of a terminated instance is retired with it', async () => {
+    const a = w.instanceWithHost();
+    const b = w.instanceWithHost();
+    const dupA = w.agentHost(a.inst);
+    const dupB = w.agentHost(b.inst);
+    w.healthy(18);
+    w.sb.mackerel.setLatestMetric(dupA, 'loadavg5', Math.floor(Date.now() / 1000) - 60, 1);
+    w.sb.mackerel.setLatestMetric(dupB, 'loadavg5', Math.floor(Date.now() / 1000) - 60, 1);
+    await w.onSweep(); // sees both instances running, records their links (and warns about the duplicates)
+    w.sb.ec2.setState(a.inst.instanceId, 'terminated'); // EC2 now answers without private DNS name or IP
+    w.sb.ec2.setState(b.inst.instanceId, 'terminated');
+
+    const event = await w.onStateChange(w.stateChangeEvent(a.inst.instanceId, 'terminated'));
+    expect(event.actions.map((x) => x.hostId).sort()).toEqual([a.hostId, dupA].sort());
+    expect(event.foreignHostIds).toEqual([]);
+
+    const sweep = await w.onSweep();
+    expect(
+      sweep.actions
+        .filter((x) => x.kind === 'retire')
+        .map((x) => x.hostId)
+        .sort(),
+    ).toEqual([b.hostId, dupB].sort());
+    expect(w.retiredIds().sort()).toEqual([a.hostId, dupA, b.hostId, dupB].sort());
+  });
 });

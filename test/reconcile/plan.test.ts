@@ -4,6 +4,7 @@ import { plan } from '../../shared/reconcile/plan.js';
 import type { Action, Observation, Policy } from '../../shared/reconcile/types.js';
 import {
   agentHost,
+  asTerminated,
   checkMemo,
   ciHost,
   HOUR,
@@ -72,6 +73,22 @@ const rows: Row[] = [
       }),
     expect: ['retire h2 (instance-terminated)', 'retire h3 (instance-terminated)'],
     findings: ['Host Retired', 'Host Retired'],
+  },
+  {
+    rule: 'terminated instance EC2 returns without DNS or IP: the recorded address still retires its agent host',
+    obs: () => {
+      const wasRunning = instance('i-0000000000000007a');
+      return observation({
+        instances: [running, asTerminated(wasRunning)],
+        hosts: [
+          ciHost('h1', running),
+          ciHost('h7', wasRunning),
+          agentHost('h8', wasRunning, { createdAt: NOW_S - HOUR }),
+        ],
+        state: { records: [record(wasRunning)], restores: [], checks: [] },
+      });
+    },
+    expect: ['retire h7 (instance-terminated)', 'retire h8 (instance-terminated)'],
   },
   {
     rule: 'owned instance no longer returned by DescribeInstances: hosts retired',
@@ -485,6 +502,19 @@ describe('planner', () => {
     );
     expect(p.foreignHostIds).toEqual(['hx']);
     expect(p.ignoredInstanceIds).toEqual([ignoredTerminated.instanceId]);
+  });
+
+  it('scoped to one instance, the hosts of other instances are not reported as foreign', () => {
+    const p = plan(
+      observation({
+        mode: 'instances',
+        targetIds: [running.instanceId],
+        instances: [running],
+        hosts: [ciHost('h1', running), ciHost('h2', stopped)],
+      }),
+      policy(),
+    );
+    expect(p.foreignHostIds).toEqual([]);
   });
 
   it('remembers the previous status on poweroff and keys status changes by the state version', () => {

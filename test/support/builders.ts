@@ -31,6 +31,14 @@ export function instance(id: string, over: Partial<Instance> = {}): Instance {
   };
 }
 
+/** What DescribeInstances returns for a terminated instance: no private DNS name or IP any more. */
+export const asTerminated = (inst: Instance): Instance => ({
+  ...inst,
+  state: 'terminated',
+  privateDnsName: undefined,
+  privateIpAddress: undefined,
+});
+
 export function host(id: string, over: Partial<Host> & Record<string, unknown> = {}): Host {
   return Host.parse({
     id,
