@@ -103,7 +103,7 @@ export class MackerelClient {
       throw new MackerelConfigError('Mackerel API key is empty');
     }
     // fetch would reject such a header with a message that quotes the key itself.
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: that is the point
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
     if (/[\u0000-\u001f\u007f]/.test(opts.apiKey) || /[^\u0000-\u00ff]/.test(opts.apiKey)) {
       throw new MackerelConfigError('Mackerel API key contains characters not allowed in an HTTP header');
     }

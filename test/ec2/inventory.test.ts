@@ -218,7 +218,7 @@ describe('describe', () => {
     const proxy = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', async () => {
+      req.on('end', () => void (async () => {
         const headers = Object.fromEntries(
           Object.entries(req.headers).filter(([k]) => !['host', 'content-length', 'connection'].includes(k)),
         ) as Record<string, string>;
@@ -233,7 +233,7 @@ describe('describe', () => {
         );
         res.writeHead(upstream.status, { 'content-type': 'text/xml' });
         res.end(text);
-      });
+      })());
     });
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     try {

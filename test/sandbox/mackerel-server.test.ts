@@ -19,7 +19,7 @@ afterEach(async () => {
 interface Reply {
   status: number;
   headers: Headers;
-  // biome-ignore lint/suspicious/noExplicitAny: test responses are inspected freely
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test responses are inspected freely
   json: any;
 }
 
