@@ -8,6 +8,7 @@
  *   npm start -- --seed 42     the same fleet again
  */
 import { randomUUID } from 'node:crypto';
+import { lambdaContext } from '../sandbox/lambda-context.js';
 import type { Context } from 'aws-lambda';
 import { type FakeHost, type Sandbox, startSandbox } from '../sandbox/index.js';
 import type { ActionResult } from '../shared/reconcile/execute.js';
@@ -81,27 +82,9 @@ function parseSeed(): number | undefined {
   return n;
 }
 
-function lambdaContext(sb: Sandbox, name: string): Context {
-  const functionName = `mackerel-reconciler-${name}`;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: sb.functionArn(name),
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'demo',
-    getRemainingTimeInMillis: () => 60_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
 async function invoke(sb: Sandbox, name: string, handler: Handler, event: unknown): Promise<Report> {
   try {
-    return await handler(event, lambdaContext(sb, name));
+    return await handler(event, lambdaContext(sb.functionArn(name)));
   } catch (e) {
     throw new DemoFailure(`the ${name} handler threw: ${e instanceof Error ? `${e.name}: ${e.message}` : e}`);
   }

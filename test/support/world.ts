@@ -1,33 +1,17 @@
 /** A sandbox with the real handlers wired to it, for integration tests. */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import type { Context } from 'aws-lambda';
 import { handler as stateChange } from '../../functions/instance-state-change/handler.js';
 import { handler as replay } from '../../functions/replay/handler.js';
 import { handler as sweep } from '../../functions/sweep/handler.js';
 import { type FakeInstance, type Sandbox, startSandbox } from '../../sandbox/index.js';
+import { lambdaContext } from '../../sandbox/lambda-context.js';
 import type { Report } from '../../shared/reconcile/run.js';
 import { resetRuntime } from '../../shared/runtime.js';
 
 export const HOUR_MS = 3_600_000;
 
-export function lambdaContext(arn: string): Context {
-  const name = arn.split(':').pop() ?? 'fn';
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: name,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: arn,
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${name}`,
-    logStreamName: 'test',
-    getRemainingTimeInMillis: () => 60_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
+export { lambdaContext };
 
 export interface World {
   sb: Sandbox;
