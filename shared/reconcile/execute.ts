@@ -60,7 +60,7 @@ export class SimulatedCrash extends Error {
   override name = 'SimulatedCrash';
 }
 
-function describe(
+function summarize(
   a: Action,
 ): Pick<ActionResult, 'key' | 'kind' | 'instanceId' | 'hostId' | 'reason' | 'detail'> {
   const base = { key: a.key, kind: a.kind, instanceId: a.instanceId, reason: a.reason };
@@ -86,14 +86,14 @@ export async function execute(plan: Plan, deps: ExecuteDeps, opts: ExecuteOption
   const all = [...plan.findings, ...plan.actions.flatMap((a) => a.findings)];
   if (opts.dryRun) {
     return {
-      results: plan.actions.map((a) => ({ ...describe(a), outcome: 'planned' })),
+      results: plan.actions.map((a) => ({ ...summarize(a), outcome: 'planned' })),
       findings: { published: 0, failed: 0, planned: all },
     };
   }
   const leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
   const results = new Map<string, ActionResult>();
   const settle = (a: Action, outcome: Outcome, error?: string) =>
-    results.set(a.key, { ...describe(a), outcome, ...(error ? { error } : {}) });
+    results.set(a.key, { ...summarize(a), outcome, ...(error ? { error } : {}) });
 
   // 1. Claim.
   const claimed: Action[] = [];
@@ -254,7 +254,7 @@ export async function execute(plan: Plan, deps: ExecuteDeps, opts: ExecuteOption
   const pub = await deps.publisher.publish(toPublish);
   return {
     results: plan.actions.map(
-      (a) => results.get(a.key) ?? { ...describe(a), outcome: 'failed', error: 'not performed' },
+      (a) => results.get(a.key) ?? { ...summarize(a), outcome: 'failed', error: 'not performed' },
     ),
     findings: { published: pub.published, failed: pub.failed.length, planned: toPublish },
   };
