@@ -8,7 +8,7 @@ import type { Finding, FindingsPublisher } from '../findings/publish.js';
 import { BULK_RETIRE_LIMIT, type MackerelClient } from '../mackerel/client.js';
 import type { CheckReport, HostStatus } from '../mackerel/schemas.js';
 import type { StateStore } from '../state/store.js';
-import { chunk, mapLimit } from '../util/concurrency.js';
+import { chunk, groupBy, mapLimit } from '../util/concurrency.js';
 import type { Action, Plan, ReportCheckAction, RetireAction, SetStatusAction } from './types.js';
 
 export type Outcome =
@@ -132,9 +132,7 @@ export async function execute(plan: Plan, deps: ExecuteDeps, opts: ExecuteOption
   });
 
   // 3. Status changes, in one bulk call per target status; the memo is written before the poweroff.
-  const byTarget = new Map<HostStatus, SetStatusAction[]>();
-  for (const a of of('set-status')) byTarget.set(a.to, [...(byTarget.get(a.to) ?? []), a]);
-  for (const [to, group] of byTarget) {
+  for (const [to, group] of groupBy<SetStatusAction, HostStatus>(of('set-status'), (a) => a.to)) {
     try {
       await mapLimit(
         group.filter((a) => a.remember),
@@ -267,11 +265,12 @@ async function recheckRetirements(
   fail: (actions: readonly Action[], e: unknown, outcome?: Outcome) => Promise<void>,
 ): Promise<RetireAction[]> {
   const cleared: RetireAction[] = [];
-  const byRegion = new Map<string, RetireAction[]>();
-  for (const a of retires) {
-    if (a.retireReason === 'duplicate-stale') cleared.push(a);
-    else byRegion.set(a.region ?? '', [...(byRegion.get(a.region ?? '') ?? []), a]);
-  }
+  // Duplicate merges need no EC2 look: their instance is running and keeps its canonical host.
+  cleared.push(...retires.filter((a) => a.retireReason === 'duplicate-stale'));
+  const byRegion = groupBy(
+    retires.filter((a) => a.retireReason !== 'duplicate-stale'),
+    (a) => a.region ?? '',
+  );
   for (const [region, group] of byRegion) {
     try {
       const { found } = await deps.inventory.describe(region, [...new Set(group.map((a) => a.instanceId))]);

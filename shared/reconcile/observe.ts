@@ -8,7 +8,7 @@ import type { Ec2Inventory } from '../ec2/inventory.js';
 import type { MackerelClient } from '../mackerel/client.js';
 import { type InstanceState, nextRecord, type Sighting, type StateStore } from '../state/store.js';
 import { mapLimit } from '../util/concurrency.js';
-import { duplicateCandidates, IGNORE_TAG, type LinkInput } from './plan.js';
+import { duplicateCandidates, hasIgnoreTag, type LinkInput } from './plan.js';
 import type { InstanceRecord, Observation, RegionStatus } from './types.js';
 
 export interface ObserveDeps {
@@ -30,7 +30,7 @@ const toSighting = (i: Instance, accountId: string, stateTime: number): Sighting
   accountId,
   state: i.state,
   stateTime,
-  ignored: (i.tags[IGNORE_TAG] ?? '').trim().toLowerCase() === 'true',
+  ignored: hasIgnoreTag(i.tags),
   privateDnsName: i.privateDnsName || undefined,
   privateIpAddress: i.privateIpAddress || undefined,
   launchTime: i.launchTime,
@@ -129,7 +129,9 @@ export async function observeInstances(
   for (const t of targets) {
     const where = t.region ?? recorded.get(t.instanceId)?.region;
     for (const region of where ? [where] : regions) {
-      byRegion.set(region, [...new Set([...(byRegion.get(region) ?? []), t.instanceId])]);
+      const ids = byRegion.get(region);
+      if (!ids) byRegion.set(region, [t.instanceId]);
+      else if (!ids.includes(t.instanceId)) ids.push(t.instanceId);
     }
   }
   const [hosts, described] = await Promise.all([

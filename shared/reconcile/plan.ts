@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Instance } from '../ec2/instance.js';
 import type { Finding } from '../findings/publish.js';
 import type { Host } from '../mackerel/schemas.js';
+import { groupBy } from '../util/concurrency.js';
 import { type MatchableInstance, matchHosts, strongInstanceId } from './match.js';
 import type {
   Action,
@@ -56,8 +57,11 @@ const roleFullnames = (host: Host): string[] =>
 const digest = (parts: readonly string[]) =>
   createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 16);
 
+/** The opt-out tag: `mackerel-reconciler:ignore = true` (any case, surrounding spaces allowed). */
+export const hasIgnoreTag = (tags: Record<string, string>) => (tags[IGNORE_TAG] ?? '').trim().toLowerCase() === 'true';
+
 function isIgnored(inst: Instance | undefined, record: InstanceRecord | undefined): boolean {
-  if (inst) return (inst.tags[IGNORE_TAG] ?? '').trim().toLowerCase() === 'true';
+  if (inst) return hasIgnoreTag(inst.tags);
   return record?.ignored ?? false;
 }
 
@@ -104,12 +108,7 @@ export function linkFleet(obs: LinkInput) {
         (hostId: string, instanceId: string) =>
           records.get(instanceId)?.linkedHostIds.includes(hostId) ?? false;
   const match = matchHosts(obs.hosts, known, weakAllowed);
-  const linksByInstance = new Map<string, Link[]>();
-  for (const link of match.links) {
-    const list = linksByInstance.get(link.instanceId);
-    if (list) list.push(link);
-    else linksByInstance.set(link.instanceId, [link]);
-  }
+  const linksByInstance = groupBy(match.links, (l) => l.instanceId);
   return { live, records, known, inScope, effective, match, linksByInstance };
 }
 
