@@ -7,7 +7,7 @@ import type { Ec2Inventory } from '../ec2/inventory.js';
 import type { Finding, FindingsPublisher } from '../findings/publish.js';
 import { BULK_RETIRE_LIMIT, type MackerelClient } from '../mackerel/client.js';
 import type { CheckReport, HostStatus } from '../mackerel/schemas.js';
-import type { StateStore } from '../state/store.js';
+import type { InstanceCommit, InstanceOutcome, StateStore } from '../state/store.js';
 import { chunk, groupBy, mapLimit } from '../util/concurrency.js';
 import type { Action, Plan, ReportCheckAction, RetireAction, SetStatusAction } from './types.js';
 
@@ -46,6 +46,12 @@ export interface ExecuteOptions {
   leaseMs?: number;
   /** test hook: simulate a Lambda dying after its claims, before the side effects */
   crashAfterClaim?: boolean;
+  /** what to record per instance with the claims (sightings, links); see StateStore.begin */
+  commits?: ReadonlyMap<string, Omit<InstanceCommit, 'claims' | 'restores'>>;
+  /** state-change events to mark handled once their instance's actions did not fail */
+  events?: ReadonlyMap<string, string[]>;
+  /** instances EC2 itself answered `terminated` for in this run: a final state, no second look needed */
+  terminated?: ReadonlySet<string>;
 }
 
 export interface ExecuteResult {
@@ -95,25 +101,43 @@ export async function execute(plan: Plan, deps: ExecuteDeps, opts: ExecuteOption
   const settle = (a: Action, outcome: Outcome, error?: string) =>
     results.set(a.key, { ...summarize(a), outcome, ...(error ? { error } : {}) });
 
-  // 1. Claim.
+  // 1. Record what was seen and claim, one conditional write per instance.
+  const byInstance = groupBy(plan.actions, (a) => a.instanceId);
+  const ids = new Set([...(opts.commits?.keys() ?? []), ...byInstance.keys(), ...(opts.events?.keys() ?? [])]);
   const claimed: Action[] = [];
-  await mapLimit(plan.actions, 16, async (a) => {
-    if (STATE_ONLY.has(a.kind)) return void claimed.push(a);
-    const c = await deps.store.claim(a.key, opts.runId, opts.clock(), leaseMs);
-    if (c.claimed) claimed.push(a);
-    else settle(a, c.by === 'done' ? 'already-done' : 'in-progress');
+  await mapLimit([...ids], 16, async (instanceId) => {
+    const actions = byInstance.get(instanceId) ?? [];
+    const ledgered = actions.filter((a) => !STATE_ONLY.has(a.kind));
+    const commit = opts.commits?.get(instanceId) ?? { instanceId };
+    const nowMs = opts.clock();
+    const restores = ledgered.flatMap((a) =>
+      a.kind === 'set-status' && a.remember
+        ? [
+            {
+              key: a.key,
+              memo: { instanceId, hostId: a.hostId, status: a.remember, setAt: Math.floor(nowMs / 1000) },
+            },
+          ]
+        : [],
+    );
+    const begun = await deps.store.begin(
+      { ...commit, claims: ledgered.map((a) => a.key), restores },
+      opts.runId,
+      nowMs,
+      leaseMs,
+    );
+    const mine = new Set(begun.claimed);
+    for (const a of actions) {
+      if (STATE_ONLY.has(a.kind) || mine.has(a.key)) claimed.push(a);
+      else settle(a, begun.held[a.key] === 'done' ? 'already-done' : 'in-progress');
+    }
   });
   if (opts.crashAfterClaim) throw new SimulatedCrash('simulated Lambda timeout after claiming');
   const order = new Map(plan.actions.map((a, i) => [a.key, i]));
   claimed.sort((a, b) => (order.get(a.key) ?? 0) - (order.get(b.key) ?? 0));
 
-  const fail = async (actions: readonly Action[], e: unknown, outcome: Outcome = 'failed') => {
+  const fail = (actions: readonly Action[], e: unknown, outcome: Outcome = 'failed') => {
     for (const a of actions) settle(a, outcome, errorText(e));
-    await mapLimit(
-      actions.filter((a) => !STATE_ONLY.has(a.kind)),
-      16,
-      (a) => deps.store.release(a.key, opts.runId),
-    );
   };
   const succeed = (actions: readonly Action[]) => {
     for (const a of actions) settle(a, 'done');
@@ -127,43 +151,27 @@ export async function execute(plan: Plan, deps: ExecuteDeps, opts: ExecuteOption
       await deps.mackerel.updateRoleFullnames(a.hostId, a.roleFullnames);
       succeed([a]);
     } catch (e) {
-      await fail([a], e);
+      fail([a], e);
     }
   });
 
-  // 3. Status changes, in one bulk call per target status; the memo is written before the poweroff.
+  // 3. Status changes, in one bulk call per target status (the restore memos went with the claims).
   for (const [to, group] of groupBy<SetStatusAction, HostStatus>(of('set-status'), (a) => a.to)) {
     try {
-      await mapLimit(
-        group.filter((a) => a.remember),
-        16,
-        (a) =>
-          deps.store.putRestore({
-            instanceId: a.instanceId,
-            hostId: a.hostId,
-            status: a.remember as HostStatus,
-            setAt: Math.floor(opts.clock() / 1000),
-          }),
-      );
       await deps.mackerel.updateHostStatuses(
         group.map((a) => a.hostId),
         to,
       );
-      await mapLimit(
-        group.filter((a) => a.restoring),
-        16,
-        (a) => deps.store.deleteRestore(a.instanceId, a.hostId),
-      );
       succeed(group);
     } catch (e) {
-      await fail(group, e);
+      fail(group, e);
     }
   }
 
   // 4. Check reports, ≤ 100 a call (the client batches).
   const checks = of('report-check');
+  const at = Math.floor(opts.clock() / 1000);
   if (checks.length > 0) {
-    const at = Math.floor(opts.clock() / 1000);
     const reports: CheckReport[] = checks.map((a: ReportCheckAction) => ({
       source: { type: 'host', hostId: a.hostId },
       name: a.name,
@@ -173,18 +181,9 @@ export async function execute(plan: Plan, deps: ExecuteDeps, opts: ExecuteOption
     }));
     try {
       await deps.mackerel.postCheckReports(reports);
-      await mapLimit(checks, 16, (a) =>
-        deps.store.putCheck({
-          instanceId: a.instanceId,
-          hostId: a.hostId,
-          name: a.name,
-          status: a.status,
-          changedAt: at,
-        }),
-      );
       succeed(checks);
     } catch (e) {
-      await fail(checks, e);
+      fail(checks, e);
     }
   }
 
@@ -194,7 +193,7 @@ export async function execute(plan: Plan, deps: ExecuteDeps, opts: ExecuteOption
       await deps.inventory.enableMetadataEndpoint(a.region, a.instanceId);
       succeed([a]);
     } catch (e) {
-      await fail([a], e);
+      fail([a], e);
     }
   });
 
@@ -203,38 +202,55 @@ export async function execute(plan: Plan, deps: ExecuteDeps, opts: ExecuteOption
   for (const a of of('retire')) {
     const dep = a.dependsOn ? results.get(a.dependsOn) : undefined;
     if (a.dependsOn && dep?.outcome !== 'done' && dep?.outcome !== 'already-done') {
-      await fail([a], new Error(`waiting for ${a.dependsOn}`), 'deferred');
+      fail([a], new Error(`waiting for ${a.dependsOn}`), 'deferred');
     } else retires.push(a);
   }
-  const cleared = await recheckRetirements(retires, deps, fail);
+  const cleared = await recheckRetirements(retires, deps, fail, opts.terminated ?? new Set());
   // One bulk call per 30 hosts, so a failed batch gives back only its own claims.
   for (const batch of chunk(cleared, BULK_RETIRE_LIMIT)) {
     try {
       await deps.mackerel.retireHosts(batch.map((a) => a.hostId));
       succeed(batch);
     } catch (e) {
-      await fail(batch, e);
+      fail(batch, e);
     }
   }
 
-  // 7. Memos that mean nothing any more.
-  await mapLimit(of('forget-memo'), 16, async (a) => {
-    try {
-      if (a.memo === 'restore') await deps.store.deleteRestore(a.instanceId, a.hostId);
-      else await deps.store.deleteCheck(a.instanceId, a.memo, a.hostId);
-      succeed([a]);
-    } catch (e) {
-      await fail([a], e);
-    }
-  });
+  // 7. Memos that mean nothing any more go with the completions.
+  succeed(of('forget-memo'));
 
-  // 8. Record completions, then publish what happened.
+  // 8. Record completions, memos and handled events (one write per instance), then publish what happened.
+  const outcomes = new Map<string, InstanceOutcome>();
+  const outcomeOf = (instanceId: string) => {
+    let o = outcomes.get(instanceId);
+    if (!o) {
+      o = { instanceId, done: [], released: [], checks: [], forgetRestores: [], forgetChecks: [], events: [] };
+      outcomes.set(instanceId, o);
+    }
+    return o;
+  };
+  for (const a of claimed) {
+    const o = outcomeOf(a.instanceId);
+    if (results.get(a.key)?.outcome !== 'done') {
+      if (!STATE_ONLY.has(a.kind)) o.released.push(a.key);
+      continue;
+    }
+    if (!STATE_ONLY.has(a.kind)) o.done.push(a.key);
+    if (a.kind === 'set-status' && a.restoring) o.forgetRestores.push(a.hostId);
+    if (a.kind === 'report-check') {
+      o.checks.push({ instanceId: a.instanceId, hostId: a.hostId, name: a.name, status: a.status, changedAt: at });
+    }
+    if (a.kind === 'forget-memo') {
+      if (a.memo === 'restore') o.forgetRestores.push(a.hostId);
+      else o.forgetChecks.push({ name: a.memo, hostId: a.hostId });
+    }
+  }
+  for (const [instanceId, eventIds] of opts.events ?? []) {
+    const failed = (byInstance.get(instanceId) ?? []).some((a) => results.get(a.key)?.outcome === 'failed');
+    if (!failed) outcomeOf(instanceId).events.push(...eventIds);
+  }
+  await mapLimit([...outcomes.values()], 16, (o) => deps.store.finish(o, opts.runId, opts.clock()));
   const done = claimed.filter((a) => results.get(a.key)?.outcome === 'done');
-  await mapLimit(
-    done.filter((a) => !STATE_ONLY.has(a.kind)),
-    16,
-    (a) => deps.store.complete(a.key, opts.runId, opts.clock()),
-  );
   const toPublish: Finding[] = [...plan.findings, ...done.flatMap((a) => a.findings)];
   const failures = [...results.values()].filter((r) => r.outcome === 'failed');
   if (failures.length > 0) {
@@ -262,13 +278,16 @@ export async function execute(plan: Plan, deps: ExecuteDeps, opts: ExecuteOption
 async function recheckRetirements(
   retires: RetireAction[],
   deps: ExecuteDeps,
-  fail: (actions: readonly Action[], e: unknown, outcome?: Outcome) => Promise<void>,
+  fail: (actions: readonly Action[], e: unknown, outcome?: Outcome) => void,
+  terminated: ReadonlySet<string>,
 ): Promise<RetireAction[]> {
-  const cleared: RetireAction[] = [];
-  // Duplicate merges need no EC2 look: their instance is running and keeps its canonical host.
-  cleared.push(...retires.filter((a) => a.retireReason === 'duplicate-stale'));
+  // No second look for duplicate merges (their instance is running and keeps its canonical host) nor for
+  // instances EC2 answered `terminated` for in this run: termination is final and instance ids are never reused.
+  const final = (a: RetireAction) =>
+    a.retireReason === 'duplicate-stale' || (a.retireReason === 'instance-terminated' && terminated.has(a.instanceId));
+  const cleared: RetireAction[] = retires.filter(final);
   const byRegion = groupBy(
-    retires.filter((a) => a.retireReason !== 'duplicate-stale'),
+    retires.filter((a) => !final(a)),
     (a) => a.region ?? '',
   );
   for (const [region, group] of byRegion) {
@@ -280,10 +299,10 @@ async function recheckRetirements(
       const blocked = group.filter((a) => alive.has(a.instanceId));
       cleared.push(...group.filter((a) => !alive.has(a.instanceId)));
       for (const a of blocked) {
-        await fail([a], new Error(`instance ${a.instanceId} is ${alive.get(a.instanceId)} again`), 'blocked');
+        fail([a], new Error(`instance ${a.instanceId} is ${alive.get(a.instanceId)} again`), 'blocked');
       }
     } catch (e) {
-      await fail(group, new Error(`re-check of ${region} failed: ${errorText(e)}`), 'blocked');
+      fail(group, new Error(`re-check of ${region} failed: ${errorText(e)}`), 'blocked');
     }
   }
   return cleared;

@@ -1,13 +1,13 @@
 /**
- * Observe: read Mackerel, EC2 and the store into one validated Observation, and remember this account's
- * sightings (ownership) in the store. Reading only; what to change is the planner's business.
+ * Observe: read Mackerel, EC2 and the store into one validated Observation. Reading only: this account's
+ * sightings (ownership) are applied to the records in memory, and the executor stores them together with
+ * its claims; what to change is the planner's business.
  */
 
 import type { Instance } from '../ec2/instance.js';
 import type { Ec2Inventory } from '../ec2/inventory.js';
 import type { MackerelClient } from '../mackerel/client.js';
 import { type InstanceState, nextRecord, type Sighting, type StateStore } from '../state/store.js';
-import { mapLimit } from '../util/concurrency.js';
 import { duplicateCandidates, hasIgnoreTag, type LinkInput } from './plan.js';
 import type { InstanceRecord, Observation, RegionStatus } from './types.js';
 
@@ -20,8 +20,12 @@ export interface ObserveDeps {
 
 export interface ObserveOptions {
   now: number;
-  /** a dry run writes nothing anywhere: sightings are applied in memory only */
-  dryRun: boolean;
+}
+
+/** The observation, and the state as it was read (the executor's writes are conditional on it). */
+export interface Observed {
+  observation: Observation;
+  stored: InstanceState;
 }
 
 const toSighting = (i: Instance, accountId: string, stateTime: number): Sighting => ({
@@ -36,21 +40,14 @@ const toSighting = (i: Instance, accountId: string, stateTime: number): Sighting
   launchTime: i.launchTime,
 });
 
-async function recordSightings(
-  deps: ObserveDeps,
-  sightings: readonly Sighting[],
-  state: InstanceState,
-  opts: ObserveOptions,
-): Promise<InstanceRecord[]> {
-  const nowS = Math.floor(opts.now / 1000);
+/** The records after these sightings; a record that changed is a new object (what the executor stores). */
+function applySightings(sightings: readonly Sighting[], state: InstanceState, now: number): InstanceRecord[] {
+  const nowS = Math.floor(now / 1000);
   const byId = new Map(state.records.map((r) => [r.instanceId, r]));
-  await mapLimit(sightings, 16, async (s) => {
-    const existing = byId.get(s.instanceId);
-    const next = opts.dryRun
-      ? (nextRecord(s, existing, nowS) ?? existing)
-      : await deps.store.recordSighting(s, existing, nowS);
+  for (const s of sightings) {
+    const next = nextRecord(s, byId.get(s.instanceId), nowS);
     if (next) byId.set(s.instanceId, next);
-  });
+  }
   return [...byId.values()];
 }
 
@@ -72,13 +69,13 @@ export async function observeFleet(
   deps: ObserveDeps,
   regions: readonly string[],
   opts: ObserveOptions,
-): Promise<Observation> {
+): Promise<Observed> {
   const { now } = opts;
   const nowS = Math.floor(now / 1000);
   const [hosts, inventories, state] = await Promise.all([
     deps.mackerel.listHosts(),
     deps.inventory.listRegions(regions),
-    deps.store.loadAll(),
+    deps.store.loadAll(nowS),
   ]);
   const instances = inventories.flatMap((r) => (r.ok ? r.instances : []));
   const regionStatus: RegionStatus[] = inventories.map((r) =>
@@ -86,13 +83,12 @@ export async function observeFleet(
       ? { region: r.region, ok: true, instanceCount: r.instances.length }
       : { region: r.region, ok: false, instanceCount: 0, error: r.error },
   );
-  const records = await recordSightings(
-    deps,
+  const records = applySightings(
     instances.map((i) => toSighting(i, deps.accountId, nowS)),
     state,
-    opts,
+    now,
   );
-  return withMetrics(deps, {
+  const observation = await withMetrics(deps, {
     now,
     mode: 'fleet',
     regions: regionStatus,
@@ -101,6 +97,7 @@ export async function observeFleet(
     notFound: [],
     state: { ...state, records },
   });
+  return { observation, stored: state };
 }
 
 export interface Target {
@@ -119,11 +116,11 @@ export async function observeInstances(
   regions: readonly string[],
   opts: ObserveOptions,
   loaded?: InstanceState,
-): Promise<Observation> {
+): Promise<Observed> {
   const { now } = opts;
   const nowS = Math.floor(now / 1000);
   const ids = [...new Set(targets.map((t) => t.instanceId))];
-  const state = loaded ?? (await deps.store.loadInstances(ids));
+  const state = loaded ?? (await deps.store.loadInstances(ids, nowS));
   const recorded = new Map(state.records.map((r) => [r.instanceId, r]));
   const byRegion = new Map<string, string[]>();
   for (const t of targets) {
@@ -169,8 +166,8 @@ export async function observeInstances(
       });
     }
   }
-  const records = await recordSightings(deps, sightings, state, opts);
-  return withMetrics(deps, {
+  const records = applySightings(sightings, state, now);
+  const observation = await withMetrics(deps, {
     now,
     mode: 'instances',
     targetIds: ids,
@@ -184,4 +181,5 @@ export async function observeInstances(
     notFound,
     state: { ...state, records },
   });
+  return { observation, stored: state };
 }

@@ -4,10 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Ec2StateChangeEvent } from '../events/schemas.js';
 import type { Runtime } from '../runtime.js';
-import type { InstanceState } from '../state/store.js';
-import { mapLimit } from '../util/concurrency.js';
+import { type InstanceCommit, type InstanceState, sameSet } from '../state/store.js';
 import { type ActionResult, type ExecuteResult, execute } from './execute.js';
-import { observeFleet, observeInstances, type Target } from './observe.js';
+import { type Observed, observeFleet, observeInstances, type Target } from './observe.js';
 import { plan } from './plan.js';
 import type { Observation, Plan, Policy, RegionStatus } from './types.js';
 
@@ -92,8 +91,37 @@ function emptyReport(rt: Runtime, trigger: Trigger, runId: string, dryRun: boole
   };
 }
 
-/** Plan, act, remember links, and fold it all into the report. */
-async function planAndAct(rt: Runtime, obs: Observation, policy: Policy, report: Report, opts: RunOptions) {
+/**
+ * What to store per instance along with the claims: the sightings applied in memory by observe, the links
+ * the planner found, the first time an instance was found gone, and attributes that outlived their use.
+ */
+function commitsOf(observed: Observed, p: Plan, nowS: number): Map<string, Omit<InstanceCommit, 'claims' | 'restores'>> {
+  const stored = new Map(observed.stored.records.map((r) => [r.instanceId, r]));
+  const gone = new Set(p.goneInstanceIds);
+  const commits = new Map<string, Omit<InstanceCommit, 'claims' | 'restores'>>();
+  for (const r of observed.observation.state.records) {
+    const id = r.instanceId;
+    const base = stored.get(id);
+    let next = r === base ? undefined : r;
+    const links = p.linkedHostIds[id];
+    if (links && !sameSet(links, r.linkedHostIds)) next = { ...r, ...next, linkedHostIds: links };
+    if (gone.has(id) && r.goneAt === undefined) next = { ...r, ...next, goneAt: nowS };
+    const prune = observed.stored.stale.get(id);
+    if (next || prune) commits.set(id, { instanceId: id, base, next, prune });
+  }
+  return commits;
+}
+
+/** Plan, then act: the executor stores sightings and links with its claims (a dry run stores nothing). */
+async function planAndAct(
+  rt: Runtime,
+  observed: Observed,
+  policy: Policy,
+  report: Report,
+  opts: RunOptions,
+  events?: Map<string, string[]>,
+) {
+  const obs = observed.observation;
   const p = plan(obs, policy);
   rt.logger.info('planned', {
     actions: p.actions.length,
@@ -106,17 +134,10 @@ async function planAndAct(rt: Runtime, obs: Observation, policy: Policy, report:
     dryRun: policy.dryRun,
     clock: rt.clock,
     crashAfterClaim: opts.crashAfterClaim,
+    commits: commitsOf(observed, p, Math.floor(obs.now / 1000)),
+    events,
+    terminated: new Set(obs.instances.filter((i) => i.state === 'terminated').map((i) => i.instanceId)),
   });
-  // A dry run writes nothing anywhere, not even what it observed.
-  if (policy.dryRun) return fold(report, obs, p, exec);
-  const records = new Map(obs.state.records.map((r) => [r.instanceId, r]));
-  const changed = Object.entries(p.linkedHostIds).filter(([id, hostIds]) => {
-    const before = records.get(id)?.linkedHostIds ?? [];
-    return records.has(id) && (before.length !== hostIds.length || hostIds.some((h) => !before.includes(h)));
-  });
-  await mapLimit(changed, 16, ([id, hostIds]) => rt.store.saveLinks(id, hostIds));
-  const nowS = Math.floor(rt.clock() / 1000);
-  await mapLimit(p.goneInstanceIds, 16, (id) => rt.store.markGone(id, nowS));
   fold(report, obs, p, exec);
 }
 
@@ -189,8 +210,8 @@ async function sweep(rt: Runtime, opts: RunOptions & { regions?: string[] }): Pr
     return finish(report, started, rt.clock);
   }
   try {
-    const obs = await observeFleet(rt, regions, { now: started, dryRun });
-    await planAndAct(rt, obs, policyOf(rt, dryRun, true), report, opts);
+    const observed = await observeFleet(rt, regions, { now: started });
+    await planAndAct(rt, observed, policyOf(rt, dryRun, true), report, opts);
   } finally {
     if (!dryRun) await rt.store.releaseLease(SWEEP_LEASE, report.runId);
   }
@@ -208,13 +229,13 @@ async function instances(rt: Runtime, instanceIds: string[], opts: RunOptions): 
   const dryRun = opts.dryRun ?? rt.config.dryRun;
   const started = rt.clock();
   const report = emptyReport(rt, opts.trigger, randomUUID(), dryRun, started);
-  const obs = await observeInstances(
+  const observed = await observeInstances(
     rt,
     instanceIds.map((instanceId) => ({ instanceId })),
     rt.config.regions,
-    { now: started, dryRun },
+    { now: started },
   );
-  await planAndAct(rt, obs, policyOf(rt, dryRun, false), report, opts);
+  await planAndAct(rt, observed, policyOf(rt, dryRun, false), report, opts);
   return finish(report, started, rt.clock);
 }
 
@@ -246,7 +267,7 @@ export async function runEvents(
       outcome.note = `event from account ${event.account}, this is ${rt.accountId}`;
       continue;
     }
-    const loaded: InstanceState = await rt.store.loadInstances([instanceId]);
+    const loaded: InstanceState = await rt.store.loadInstances([instanceId], Math.floor(rt.clock() / 1000));
     if (loaded.events.has(`${instanceId}#${event.id}`)) {
       outcome.outcome = 'duplicate';
       continue;
@@ -261,11 +282,9 @@ export async function runEvents(
       continue;
     }
     const target: Target = { instanceId, region: event.region, eventState: event.detail.state, eventTime };
-    const obs = await observeInstances(rt, [target], rt.config.regions, { now: rt.clock(), dryRun }, loaded);
-    await planAndAct(rt, obs, policyOf(rt, dryRun, false), report, opts);
-    const failed = report.actions.some((a) => a.instanceId === instanceId && a.outcome === 'failed');
-    if (!dryRun && !failed)
-      await rt.store.markEventHandled(instanceId, event.id, Math.floor(rt.clock() / 1000));
+    const observed = await observeInstances(rt, [target], rt.config.regions, { now: rt.clock() }, loaded);
+    // The event is marked handled with the completions, unless an action on its instance failed.
+    await planAndAct(rt, observed, policyOf(rt, dryRun, false), report, opts, new Map([[instanceId, [event.id]]]));
   }
   return finish(report, started, rt.clock);
 }

@@ -20,6 +20,8 @@ export interface InstanceRecord {
   launchTime?: number;
   /** hosts linked to this instance at the last observation (strong and weak) */
   linkedHostIds: string[];
+  /** epoch seconds a sweep first found it no longer returned by DescribeInstances */
+  goneAt?: number;
 }
 
 /** The status a host had before this service set it to poweroff. */

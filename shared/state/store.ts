@@ -1,14 +1,17 @@
 /**
  * The state store: one DynamoDB table, key schema fixed by DESIGN.md (pk, sk; TTL on expiresAt).
  *
- *   pk INSTANCE#<id>  sk STATE                   instance record (ownership, state, version, links)
- *   pk INSTANCE#<id>  sk RESTORE#<hostId>        status to restore after a start
- *   pk INSTANCE#<id>  sk CHECK#<name>#<hostId>   last check status reported
- *   pk INSTANCE#<id>  sk EVENT#<eventId>         an event already handled (de-duplication)
- *   pk ACTION#<key>   sk LEDGER                  one side effect: claimed → done
- *   pk LEASE#<name>   sk LEASE                   the sweep lease
+ *   pk INSTANCE#<id>  sk STATE   everything about one instance, in one item:
+ *                                the record (ownership, state, version, links) and, as attributes,
+ *                                  R#<hostId>            status to restore after a start
+ *                                  C#<name>#<hostId>     last check status reported
+ *                                  A#<action key>        the action ledger: claimed (with a lease) → done
+ *                                  E#<eventId>           an event already handled (de-duplication)
+ *   pk LEASE#<name>   sk LEASE   the sweep lease
  *
- * Everything about an instance shares its partition, so the event path reads it with one Query.
+ * One item per instance is what keeps a state-change event at three requests: one read, one conditional
+ * write that records the sighting, the restore memos and the claims together (so a memo always precedes
+ * its poweroff, and concurrent runs agree on one version per transition), and one write after acting.
  */
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -25,11 +28,29 @@ import { mapLimit } from '../util/concurrency.js';
 
 const DAY = 86_400;
 const RECORD_TTL_AFTER_END_S = 30 * DAY;
-const EVENT_TTL_S = 2 * DAY;
-const LEDGER_TTL_S = 90 * DAY;
+/** handled event ids are kept this long; EventBridge redelivers within a day */
+const EVENT_KEEP_S = 2 * DAY;
+/** done ledger entries are kept this long; a run lives at most 15 minutes, so this is ample */
+const LEDGER_KEEP_S = 7 * DAY;
 const CONCURRENCY = 16;
+const CONFLICT_ATTEMPTS = 5;
 
-export type ClaimResult = { claimed: true } | { claimed: false; by: 'done' | 'in-progress' };
+const RECORD_FIELDS = [
+  'instanceId',
+  'region',
+  'accountId',
+  'state',
+  'stateTime',
+  'version',
+  'firstSeenAt',
+  'lastSeenAt',
+  'ignored',
+  'privateDnsName',
+  'privateIpAddress',
+  'launchTime',
+  'linkedHostIds',
+  'goneAt',
+] as const;
 
 export interface Sighting {
   instanceId: string;
@@ -45,8 +66,46 @@ export interface Sighting {
 }
 
 export interface InstanceState extends StoredState {
-  /** event ids already handled, per instance */
+  /** `<instanceId>#<eventId>` of events already handled */
   events: Set<string>;
+  /** per instance, attributes that have outlived their use (old events, old done actions) */
+  stale: Map<string, string[]>;
+}
+
+/** What one run writes for one instance before it acts. */
+export interface InstanceCommit {
+  instanceId: string;
+  /** the record as read (undefined: none stored yet); the write is conditional on its version */
+  base?: InstanceRecord;
+  /** the record to store, when the sighting changed it */
+  next?: InstanceRecord;
+  /** ledger keys to claim */
+  claims: string[];
+  /** written with the claim of their poweroff, so that the memo exists before the poweroff it undoes */
+  restores: { key: string; memo: RestoreMemo }[];
+  /** attributes to drop (from InstanceState.stale) */
+  prune?: string[];
+}
+
+export interface BeginResult {
+  claimed: string[];
+  /** keys another run holds: done, or claimed and still leased */
+  held: Record<string, 'done' | 'in-progress'>;
+  /** the record now stored */
+  record?: InstanceRecord;
+}
+
+/** What one run writes for one instance after it acts. */
+export interface InstanceOutcome {
+  instanceId: string;
+  done: string[];
+  /** claims given back after a failure, so that the next run retries */
+  released: string[];
+  checks: CheckMemo[];
+  forgetRestores: string[];
+  forgetChecks: { name: CheckName; hostId: string }[];
+  /** events now handled */
+  events: string[];
 }
 
 const isConditionFailure = (e: unknown) =>
@@ -54,6 +113,10 @@ const isConditionFailure = (e: unknown) =>
   (e as { name?: string })?.name === 'ConditionalCheckFailedException';
 
 const pkOf = (instanceId: string) => `INSTANCE#${instanceId}`;
+const restoreAttr = (hostId: string) => `R#${hostId}`;
+const checkAttr = (name: string, hostId: string) => `C#${name}#${hostId}`;
+const actionAttr = (key: string) => `A#${key}`;
+const eventAttr = (eventId: string) => `E#${eventId}`;
 
 function toRecord(item: Record<string, unknown>): InstanceRecord {
   return {
@@ -70,6 +133,7 @@ function toRecord(item: Record<string, unknown>): InstanceRecord {
     privateIpAddress: item.privateIpAddress as string | undefined,
     launchTime: item.launchTime === undefined ? undefined : Number(item.launchTime),
     linkedHostIds: Array.isArray(item.linkedHostIds) ? (item.linkedHostIds as string[]) : [],
+    goneAt: item.goneAt === undefined ? undefined : Number(item.goneAt),
   };
 }
 
@@ -103,6 +167,81 @@ export function nextRecord(
   };
 }
 
+/** The same change applied on top of a record another run wrote meanwhile. */
+function rebase(next: InstanceRecord, base: InstanceRecord | undefined, current: InstanceRecord | undefined) {
+  const sighted = nextRecord(next, current, next.lastSeenAt);
+  const changed = sighted ?? current;
+  if (!changed) return undefined;
+  const linksChanged = !sameSet(next.linkedHostIds, base?.linkedHostIds ?? []);
+  const goneChanged = next.goneAt !== undefined && base?.goneAt === undefined;
+  if (!sighted && !linksChanged && !goneChanged) return undefined;
+  return {
+    ...changed,
+    linkedHostIds: linksChanged ? next.linkedHostIds : changed.linkedHostIds,
+    goneAt: goneChanged ? next.goneAt : changed.goneAt,
+  };
+}
+
+export function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+/** Builds one UpdateExpression from named parts, with placeholders for every name and value. */
+class Update {
+  private readonly sets: string[] = [];
+  private readonly removes: string[] = [];
+  private readonly conditions: string[] = [];
+  readonly names: Record<string, string> = {};
+  readonly values: Record<string, unknown> = {};
+  private n = 0;
+
+  name(attr: string): string {
+    const p = `#n${this.n++}`;
+    this.names[p] = attr;
+    return p;
+  }
+  value(v: unknown): string {
+    const p = `:v${this.n++}`;
+    this.values[p] = v;
+    return p;
+  }
+  set(attr: string, v: unknown): this {
+    this.sets.push(`${this.name(attr)} = ${this.value(v)}`);
+    return this;
+  }
+  setRaw(expr: string): this {
+    this.sets.push(expr);
+    return this;
+  }
+  remove(attr: string): this {
+    this.removes.push(this.name(attr));
+    return this;
+  }
+  condition(expr: string): this {
+    this.conditions.push(expr);
+    return this;
+  }
+  get empty(): boolean {
+    return this.sets.length === 0 && this.removes.length === 0;
+  }
+  command(table: string, instanceId: string): UpdateCommand {
+    const expr = [
+      this.sets.length ? `SET ${this.sets.join(', ')}` : '',
+      this.removes.length ? `REMOVE ${this.removes.join(', ')}` : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
+    return new UpdateCommand({
+      TableName: table,
+      Key: { pk: pkOf(instanceId), sk: 'STATE' },
+      UpdateExpression: expr,
+      ConditionExpression: this.conditions.length ? this.conditions.join(' AND ') : undefined,
+      ExpressionAttributeNames: this.names,
+      ExpressionAttributeValues: Object.keys(this.values).length ? this.values : undefined,
+    });
+  }
+}
+
 export class StateStore {
   readonly stats = { requests: 0 };
   private readonly doc: DynamoDBDocumentClient;
@@ -121,19 +260,49 @@ export class StateStore {
     return (await this.doc.send(cmd as never)) as T;
   }
 
-  private collect(items: Record<string, unknown>[], into: InstanceState): void {
+  private collect(items: Record<string, unknown>[], into: InstanceState, nowS: number): void {
     for (const item of items) {
-      const sk = String(item.sk);
-      if (sk === 'STATE') into.records.push(toRecord(item));
-      else if (sk.startsWith('RESTORE#')) into.restores.push(item as unknown as RestoreMemo);
-      else if (sk.startsWith('CHECK#')) into.checks.push(item as unknown as CheckMemo);
-      else if (sk.startsWith('EVENT#')) into.events.add(`${item.instanceId}#${sk.slice('EVENT#'.length)}`);
+      if (item.sk !== 'STATE' || typeof item.state !== 'string') continue;
+      const record = toRecord(item);
+      const id = record.instanceId;
+      into.records.push(record);
+      const stale: string[] = [];
+      for (const [attr, value] of Object.entries(item)) {
+        const v = value as Record<string, unknown>;
+        if (attr.startsWith('R#')) {
+          into.restores.push({
+            instanceId: id,
+            hostId: attr.slice(2),
+            status: v.status as RestoreMemo['status'],
+            setAt: Number(v.setAt),
+          });
+        } else if (attr.startsWith('C#')) {
+          const [name, hostId] = [attr.slice(2, attr.lastIndexOf('#')), attr.slice(attr.lastIndexOf('#') + 1)];
+          into.checks.push({
+            instanceId: id,
+            hostId,
+            name: name as CheckName,
+            status: v.status as CheckMemo['status'],
+            changedAt: Number(v.changedAt),
+          });
+        } else if (attr.startsWith('E#')) {
+          if (Number(value) < nowS - EVENT_KEEP_S) stale.push(attr);
+          else into.events.add(`${id}#${attr.slice(2)}`);
+        } else if (attr.startsWith('A#')) {
+          if (v.status === 'done' && Number(v.doneAt) / 1000 < nowS - LEDGER_KEEP_S) stale.push(attr);
+        }
+      }
+      if (stale.length > 0) into.stale.set(id, stale);
     }
   }
 
+  private empty(): InstanceState {
+    return { records: [], restores: [], checks: [], events: new Set(), stale: new Map() };
+  }
+
   /** Everything known of every instance (the sweep). */
-  async loadAll(): Promise<InstanceState> {
-    const out: InstanceState = { records: [], restores: [], checks: [], events: new Set() };
+  async loadAll(nowS = Math.floor(Date.now() / 1000)): Promise<InstanceState> {
+    const out = this.empty();
     const segments = 4;
     await Promise.all(
       Array.from({ length: segments }, async (_, segment) => {
@@ -143,13 +312,13 @@ export class StateStore {
             TableName: this.tableName,
             Segment: segment,
             TotalSegments: segments,
-            FilterExpression: 'begins_with(pk, :p) AND NOT begins_with(sk, :e)',
-            ExpressionAttributeValues: { ':p': 'INSTANCE#', ':e': 'EVENT#' },
+            FilterExpression: 'begins_with(pk, :p)',
+            ExpressionAttributeValues: { ':p': 'INSTANCE#' },
           },
         );
         for await (const page of pages) {
           this.stats.requests++;
-          this.collect((page.Items ?? []) as Record<string, unknown>[], out);
+          this.collect((page.Items ?? []) as Record<string, unknown>[], out, nowS);
         }
       }),
     );
@@ -157,8 +326,11 @@ export class StateStore {
   }
 
   /** Everything known of the given instances: one Query each. */
-  async loadInstances(instanceIds: readonly string[]): Promise<InstanceState> {
-    const out: InstanceState = { records: [], restores: [], checks: [], events: new Set() };
+  async loadInstances(
+    instanceIds: readonly string[],
+    nowS = Math.floor(Date.now() / 1000),
+  ): Promise<InstanceState> {
+    const out = this.empty();
     await mapLimit([...new Set(instanceIds)], CONCURRENCY, async (id) => {
       const pages = paginateQuery(
         { client: this.doc },
@@ -170,13 +342,13 @@ export class StateStore {
       );
       for await (const page of pages) {
         this.stats.requests++;
-        this.collect((page.Items ?? []) as Record<string, unknown>[], out);
+        this.collect((page.Items ?? []) as Record<string, unknown>[], out, nowS);
       }
     });
     return out;
   }
 
-  async getRecord(instanceId: string): Promise<InstanceRecord | undefined> {
+  private async getItem(instanceId: string): Promise<Record<string, unknown> | undefined> {
     const res = await this.send<{ Item?: Record<string, unknown> }>(
       new GetCommand({
         TableName: this.tableName,
@@ -184,213 +356,98 @@ export class StateStore {
         ConsistentRead: true,
       }),
     );
-    return res.Item ? toRecord(res.Item) : undefined;
+    return res.Item;
   }
 
   /**
-   * Remembers that this account saw an instance. A state change bumps `version` under a condition on the
-   * version read, so concurrent runs agree on one version per transition. Writes nothing when nothing changed.
+   * Before acting: records the sighting, writes the restore memos and claims the actions, in one
+   * conditional write. A claim is free when nobody holds it or an earlier claim's lease ran out (its run died
+   * between claiming and finishing: the action is retried, never lost). When another run wrote meanwhile,
+   * the item is read again and the change re-applied on top of it; keys it holds are reported, not claimed.
    */
-  async recordSighting(
-    s: Sighting,
-    existing: InstanceRecord | undefined,
-    nowS: number,
-  ): Promise<InstanceRecord> {
-    for (let attempt = 0; attempt < 5; attempt++) {
+  async begin(c: InstanceCommit, runId: string, nowMs: number, leaseMs: number): Promise<BeginResult> {
+    let base = c.base;
+    let next = c.next;
+    let claims = [...new Set(c.claims)];
+    const held: BeginResult['held'] = {};
+    for (let attempt = 0; attempt < CONFLICT_ATTEMPTS; attempt++) {
+      const u = new Update();
+      if (next) {
+        for (const f of RECORD_FIELDS) if (next[f] !== undefined) u.set(f, next[f]);
+      } else u.set('instanceId', c.instanceId);
+      if (next?.state === 'terminated' || (next?.goneAt !== undefined && base?.goneAt === undefined)) {
+        const end = next.goneAt ?? Math.floor(nowMs / 1000);
+        u.setRaw(`${u.name('expiresAt')} = if_not_exists(${u.name('expiresAt')}, ${u.value(end + RECORD_TTL_AFTER_END_S)})`);
+      }
+      const claimedKeys = new Set(claims);
+      for (const { key, memo } of c.restores) {
+        if (claimedKeys.has(key)) u.set(restoreAttr(memo.hostId), { status: memo.status, setAt: memo.setAt });
+      }
+      for (const key of claims) {
+        const a = u.name(actionAttr(key));
+        u.setRaw(
+          `${a} = ${u.value({ status: 'claimed', runId, claimedAt: nowMs, leaseUntil: nowMs + leaseMs })}`,
+        );
+        u.condition(
+          `(attribute_not_exists(${a}) OR (${a}.${u.name('status')} = ${u.value('claimed')} AND ${a}.${u.name('leaseUntil')} < ${u.value(nowMs)}))`,
+        );
+      }
+      for (const attr of c.prune ?? []) if (!claimedKeys.has(attr.slice(2))) u.remove(attr);
+      u.condition(
+        base
+          ? `${u.name('version')} = ${u.value(base.version)}`
+          : `attribute_not_exists(${u.name("version")})`,
+      );
+      if (!next && claims.length === 0 && !(c.prune?.length)) return { claimed: [], held, record: base };
       try {
-        return await this.trySighting(s, existing, nowS);
+        await this.send(u.command(this.tableName, c.instanceId));
+        return { claimed: claims, held, record: next ?? base };
       } catch (e) {
         if (!isConditionFailure(e)) throw e;
-        existing = await this.getRecord(s.instanceId);
+      }
+      const item = await this.getItem(c.instanceId);
+      const current = item && typeof item.state === 'string' ? toRecord(item) : undefined;
+      for (const key of claims) {
+        const entry = item?.[actionAttr(key)] as Record<string, unknown> | undefined;
+        if (entry?.status === 'done') held[key] = 'done';
+        else if (entry?.status === 'claimed' && Number(entry.leaseUntil) >= nowMs) held[key] = 'in-progress';
+      }
+      claims = claims.filter((k) => !(k in held));
+      next = next ? rebase(next, base, current) : undefined;
+      base = current;
+    }
+    throw new Error(`state of ${c.instanceId} kept changing under concurrent writers`);
+  }
+
+  /** After acting: marks actions done, gives failed claims back, and records memos and handled events. */
+  async finish(o: InstanceOutcome, runId: string, nowMs: number): Promise<void> {
+    const nowS = Math.floor(nowMs / 1000);
+    const u = new Update();
+    for (const key of o.done) u.set(actionAttr(key), { status: 'done', runId, doneAt: nowMs });
+    for (const m of o.checks) u.set(checkAttr(m.name, m.hostId), { status: m.status, changedAt: m.changedAt });
+    for (const id of o.events) u.set(eventAttr(id), nowS);
+    for (const hostId of o.forgetRestores) u.remove(restoreAttr(hostId));
+    for (const c of o.forgetChecks) u.remove(checkAttr(c.name, c.hostId));
+    if (!u.empty) {
+      u.condition(`attribute_exists(${u.name('pk')})`);
+      try {
+        await this.send(u.command(this.tableName, o.instanceId));
+      } catch (e) {
+        if (!isConditionFailure(e)) throw e;
       }
     }
-    throw new Error(`state of ${s.instanceId} kept changing under concurrent writers`);
-  }
-
-  private async trySighting(
-    s: Sighting,
-    existing: InstanceRecord | undefined,
-    nowS: number,
-  ): Promise<InstanceRecord> {
-    const next = nextRecord(s, existing, nowS);
-    if (!next) return existing as InstanceRecord;
-    await this.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: {
-          pk: pkOf(s.instanceId),
-          sk: 'STATE',
-          ...next,
-          expiresAt: next.state === 'terminated' ? nowS + RECORD_TTL_AFTER_END_S : undefined,
-        },
-        ...(existing
-          ? {
-              ConditionExpression: '#v = :v',
-              ExpressionAttributeNames: { '#v': 'version' },
-              ExpressionAttributeValues: { ':v': existing.version },
-            }
-          : { ConditionExpression: 'attribute_not_exists(pk)' }),
-      }),
-    );
-    return next;
-  }
-
-  /** Marks an instance that DescribeInstances no longer returns; its record then expires. */
-  async markGone(instanceId: string, nowS: number): Promise<void> {
-    try {
-      await this.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: pkOf(instanceId), sk: 'STATE' },
-          UpdateExpression:
-            'SET goneAt = if_not_exists(goneAt, :now), expiresAt = if_not_exists(expiresAt, :exp)',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':now': nowS, ':exp': nowS + RECORD_TTL_AFTER_END_S },
-        }),
-      );
-    } catch (e) {
-      if (!isConditionFailure(e)) throw e;
-    }
-  }
-
-  async saveLinks(instanceId: string, hostIds: readonly string[]): Promise<void> {
-    try {
-      await this.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: pkOf(instanceId), sk: 'STATE' },
-          UpdateExpression: 'SET linkedHostIds = :h',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':h': [...hostIds] },
-        }),
-      );
-    } catch (e) {
-      if (!isConditionFailure(e)) throw e;
-    }
-  }
-
-  async markEventHandled(instanceId: string, eventId: string, nowS: number): Promise<void> {
-    await this.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: {
-          pk: pkOf(instanceId),
-          sk: `EVENT#${eventId}`,
-          instanceId,
-          handledAt: nowS,
-          expiresAt: nowS + EVENT_TTL_S,
-        },
-      }),
-    );
-  }
-
-  // --- memos ---
-  async putRestore(m: RestoreMemo): Promise<void> {
-    await this.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { pk: pkOf(m.instanceId), sk: `RESTORE#${m.hostId}`, ...m },
-      }),
-    );
-  }
-
-  async deleteRestore(instanceId: string, hostId: string): Promise<void> {
-    await this.send(
-      new DeleteCommand({
-        TableName: this.tableName,
-        Key: { pk: pkOf(instanceId), sk: `RESTORE#${hostId}` },
-      }),
-    );
-  }
-
-  async putCheck(m: CheckMemo): Promise<void> {
-    await this.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { pk: pkOf(m.instanceId), sk: `CHECK#${m.name}#${m.hostId}`, ...m },
-      }),
-    );
-  }
-
-  async deleteCheck(instanceId: string, name: CheckName, hostId: string): Promise<void> {
-    await this.send(
-      new DeleteCommand({
-        TableName: this.tableName,
-        Key: { pk: pkOf(instanceId), sk: `CHECK#${name}#${hostId}` },
-      }),
-    );
-  }
-
-  // --- the action ledger ---
-  /**
-   * Claims one side effect. Succeeds when nobody has, or when an earlier claim's lease ran out
-   * (its run died between claiming and finishing): that action is then retried, never lost.
-   */
-  async claim(key: string, runId: string, nowMs: number, leaseMs: number): Promise<ClaimResult> {
-    try {
-      await this.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            pk: `ACTION#${key}`,
-            sk: 'LEDGER',
-            status: 'claimed',
-            runId,
-            claimedAt: nowMs,
-            leaseUntil: nowMs + leaseMs,
-            expiresAt: Math.floor(nowMs / 1000) + LEDGER_TTL_S,
-          },
-          ConditionExpression: 'attribute_not_exists(pk) OR (#s = :claimed AND leaseUntil < :now)',
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':claimed': 'claimed', ':now': nowMs },
-        }),
-      );
-      return { claimed: true };
-    } catch (e) {
-      if (!isConditionFailure(e)) throw e;
-      const item = await this.send<{ Item?: Record<string, unknown> }>(
-        new GetCommand({
-          TableName: this.tableName,
-          Key: { pk: `ACTION#${key}`, sk: 'LEDGER' },
-          ConsistentRead: true,
-        }),
-      );
-      return { claimed: false, by: item.Item?.status === 'done' ? 'done' : 'in-progress' };
-    }
-  }
-
-  async complete(
-    key: string,
-    runId: string,
-    nowMs: number,
-    outcome: Record<string, unknown> = {},
-  ): Promise<void> {
-    await this.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: `ACTION#${key}`, sk: 'LEDGER' },
-        UpdateExpression: 'SET #s = :done, doneAt = :now, doneBy = :run, outcome = :o',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':done': 'done', ':now': nowMs, ':run': runId, ':o': outcome },
-      }),
-    );
-  }
-
-  /** Gives a claim back after a failure, so the next run performs the action. */
-  async release(key: string, runId: string): Promise<void> {
-    try {
-      await this.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: { pk: `ACTION#${key}`, sk: 'LEDGER' },
-          ConditionExpression: 'runId = :run AND #s = :claimed',
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':run': runId, ':claimed': 'claimed' },
-        }),
-      );
-    } catch (e) {
-      if (!isConditionFailure(e)) throw e;
-    }
+    // A claim is given back only by the run that holds it.
+    await mapLimit(o.released, CONCURRENCY, async (key) => {
+      const r = new Update();
+      const a = r.name(actionAttr(key));
+      r.remove(actionAttr(key)).condition(`${a}.${r.name('runId')} = ${r.value(runId)}`);
+      r.condition(`${a}.${r.name('status')} = ${r.value('claimed')}`);
+      try {
+        await this.send(r.command(this.tableName, o.instanceId));
+      } catch (e) {
+        if (!isConditionFailure(e)) throw e;
+      }
+    });
   }
 
   // --- the sweep lease ---

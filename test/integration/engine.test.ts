@@ -99,6 +99,51 @@ describe('exactly once', () => {
   });
 });
 
+describe('the event path', () => {
+  const cost = async (instanceId: string, state: 'terminated' | 'stopped') => {
+    const { runtimeFor } = await import('../../shared/runtime.js');
+    const { lambdaContext } = await import('../support/world.js');
+    const rt = await runtimeFor(lambdaContext(w.sb.functionArn('instance-state-change')));
+    const before = {
+      dynamo: rt.store.stats.requests,
+      ec2: w.sb.ec2.calls.length,
+      mackerel: w.sb.mackerel.calls.length,
+    };
+    w.sb.ec2.setState(instanceId, state);
+    const report = await w.onStateChange(w.stateChangeEvent(instanceId, state));
+    return {
+      report,
+      dynamo: rt.store.stats.requests - before.dynamo,
+      ec2: w.sb.ec2.calls.slice(before.ec2).map((c) => c.action),
+      mackerel: w.sb.mackerel.calls.slice(before.mackerel).map((c) => `${c.method} ${c.path}`),
+    };
+  };
+
+  it.each([
+    ['terminated', 'POST /api/v0/hosts/bulk-retire'],
+    ['stopped', 'POST /api/v0/hosts/bulk-update-statuses'],
+  ] as const)('a %s event costs one look at EC2, one host list, the action and three DynamoDB requests', async (state, call) => {
+    const { inst } = w.instanceWithHost();
+    w.healthy(9);
+    await w.onSweep();
+
+    const c = await cost(inst.instanceId, state);
+
+    expect(c.report.actions).toMatchObject([{ outcome: 'done' }]);
+    expect(c.ec2).toEqual(['DescribeInstances']);
+    expect(c.mackerel).toEqual(['GET /api/v0/hosts', call]);
+    expect(c.dynamo).toBe(3);
+  });
+
+  it('an event for an instance never seen before costs the same', async () => {
+    const { inst } = w.instanceWithHost();
+    const c = await cost(inst.instanceId, 'terminated');
+    expect(c.report.actions).toMatchObject([{ kind: 'retire', outcome: 'done' }]);
+    expect(c.ec2).toEqual(['DescribeInstances']);
+    expect(c.dynamo).toBe(3);
+  });
+});
+
 describe('stop and start', () => {
   it('stopped → poweroff remembering standby; running again → standby restored', async () => {
     const { inst, hostId } = w.instanceWithHost({}, { status: 'standby' });
