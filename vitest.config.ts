@@ -5,7 +5,14 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Handler JSON logs would drown the test output; errors still show.
-    env: { POWERTOOLS_LOG_LEVEL: 'ERROR', LOG_LEVEL: 'ERROR' },
+    // Handler JSON logs and embedded metrics would drown the test output; errors still show.
+    // (test/metrics.test.ts turns metrics back on to look at them.)
+    env: {
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+      LOG_LEVEL: 'ERROR',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      // The SDK's "node >= 22 from 2027" notice: the deployed runtime is nodejs22.x.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    },
   },
 });

@@ -311,6 +311,8 @@ async function main(): Promise<number> {
   // Quiet the Powertools JSON logs; the logger reads these when its module loads, hence the dynamic imports.
   process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
   process.env.LOG_LEVEL = 'WARN';
+  // Embedded metrics are for CloudWatch; the demo prints its own summary.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   try {
     const handlers: Handlers = {
       stateChange: (await import('../functions/instance-state-change/handler.js')).handler as Handler,

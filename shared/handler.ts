@@ -1,13 +1,19 @@
-/** The shell shared by the three Lambda handlers: middy, context-aware JSON logging, errors logged once. */
+/**
+ * The shell shared by the three Lambda handlers: middy, context-aware JSON logging, errors logged once, and
+ * the run's figures flushed as CloudWatch embedded metrics at the end of every invocation.
+ */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { logger } from './logger.js';
+import { metrics, recordRun } from './metrics.js';
 import type { Report } from './reconcile/run.js';
 
 export function lambda(name: string, run: (event: unknown, context: Context) => Promise<Report>) {
   return middy(async (event: unknown, context: Context) => {
     const report = await run(event, context);
+    recordRun(metrics(), report);
     logger.info(`${name} finished`, {
       status: report.status,
       counts: report.counts,
@@ -18,6 +24,7 @@ export function lambda(name: string, run: (event: unknown, context: Context) => 
     return report;
   })
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics(), { captureColdStartMetric: true }))
     .use({
       onError: async (request) => {
         const e = request.error as Error | undefined;

@@ -49,7 +49,8 @@ const STATES: ReadonlySet<string> = new Set<InstanceState>([
 ]);
 
 export class Ec2Inventory {
-  readonly stats = { describeCalls: 0, modifyCalls: 0 };
+  /** commands sent, and attempts the SDK repeated (throttling, 5xx) */
+  readonly stats = { describeCalls: 0, modifyCalls: 0, retries: 0 };
   readonly #clientFor: (region: string) => EC2Client;
 
   constructor(opts: Ec2InventoryOptions = {}) {
@@ -77,6 +78,7 @@ export class Ec2Inventory {
       try {
         for await (const page of pages) {
           this.stats.describeCalls++;
+          this.countRetries(page);
           for (const reservation of page.Reservations ?? []) {
             for (const raw of reservation.Instances ?? []) instances.push(toInstance(region, raw));
           }
@@ -140,15 +142,22 @@ export class Ec2Inventory {
 
   async enableMetadataEndpoint(region: string, instanceId: string): Promise<void> {
     this.stats.modifyCalls++;
-    await this.#clientFor(region).send(
-      new ModifyInstanceMetadataOptionsCommand({ InstanceId: instanceId, HttpEndpoint: 'enabled' }),
+    this.countRetries(
+      await this.#clientFor(region).send(
+        new ModifyInstanceMetadataOptionsCommand({ InstanceId: instanceId, HttpEndpoint: 'enabled' }),
+      ),
     );
+  }
+
+  private countRetries(res: { $metadata?: { attempts?: number } }): void {
+    this.stats.retries += Math.max(0, (res.$metadata?.attempts ?? 1) - 1);
   }
 
   async #describeIds(region: string, ids: string[]): Promise<Instance[]> {
     // No MaxResults: EC2 rejects it together with InstanceIds, and answers all of them in one page.
     this.stats.describeCalls++;
     const res = await this.#clientFor(region).send(new DescribeInstancesCommand({ InstanceIds: ids }));
+    this.countRetries(res);
     const wanted = new Set(ids);
     return (res.Reservations ?? [])
       .flatMap((r) => r.Instances ?? [])

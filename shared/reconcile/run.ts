@@ -47,6 +47,8 @@ export interface Report {
   unknownInstanceIds: string[];
   circuitBreaker?: Plan['circuitBreaker'];
   events?: EventOutcome[];
+  /** requests this run had to repeat (429, 5xx, throttling), per API */
+  apiRetries: { mackerel: number; ec2: number };
 }
 
 export interface RunOptions {
@@ -88,8 +90,12 @@ function emptyReport(rt: Runtime, trigger: Trigger, runId: string, dryRun: boole
     foreignHostIds: [],
     ignoredInstanceIds: [],
     unknownInstanceIds: [],
+    apiRetries: retriesOf(rt),
   };
 }
+
+/** Running totals of the runtime's clients; a run's report holds the difference. */
+const retriesOf = (rt: Runtime) => ({ mackerel: rt.mackerel.stats.retries, ec2: rt.inventory.stats.retries });
 
 /**
  * What to store per instance along with the claims: the sightings applied in memory by observe, the links
@@ -160,8 +166,13 @@ function fold(report: Report, obs: Observation, p: Plan, exec: ExecuteResult): v
   if (p.circuitBreaker) report.circuitBreaker = p.circuitBreaker;
 }
 
-function finish(report: Report, started: number, clock: () => number): Report {
-  report.durationMs = clock() - started;
+function finish(rt: Runtime, report: Report, started: number): Report {
+  report.durationMs = rt.clock() - started;
+  const now = retriesOf(rt);
+  report.apiRetries = {
+    mackerel: now.mackerel - report.apiRetries.mackerel,
+    ec2: now.ec2 - report.apiRetries.ec2,
+  };
   report.counts.planned = report.actions.length;
   report.counts.done = report.actions.filter((a) => a.outcome === 'done').length;
   report.counts.failed = report.actions.filter((a) => a.outcome === 'failed').length;
@@ -207,7 +218,7 @@ async function sweep(rt: Runtime, opts: RunOptions & { regions?: string[] }): Pr
   if (!dryRun && !(await rt.store.acquireLease(SWEEP_LEASE, report.runId, started, SWEEP_LEASE_MS))) {
     report.status = 'skipped';
     report.skipped = 'another sweep holds the lease';
-    return finish(report, started, rt.clock);
+    return finish(rt, report, started);
   }
   try {
     const observed = await observeFleet(rt, regions, { now: started });
@@ -215,7 +226,7 @@ async function sweep(rt: Runtime, opts: RunOptions & { regions?: string[] }): Pr
   } finally {
     if (!dryRun) await rt.store.releaseLease(SWEEP_LEASE, report.runId);
   }
-  return finish(report, started, rt.clock);
+  return finish(rt, report, started);
 }
 
 /** Given instance ids (a replay): a targeted look-up in their regions, then the same planner. */
@@ -236,7 +247,7 @@ async function instances(rt: Runtime, instanceIds: string[], opts: RunOptions): 
     { now: started },
   );
   await planAndAct(rt, observed, policyOf(rt, dryRun, false), report, opts);
-  return finish(report, started, rt.clock);
+  return finish(rt, report, started);
 }
 
 /**
@@ -286,5 +297,5 @@ export async function runEvents(
     // The event is marked handled with the completions, unless an action on its instance failed.
     await planAndAct(rt, observed, policyOf(rt, dryRun, false), report, opts, new Map([[instanceId, [event.id]]]));
   }
-  return finish(report, started, rt.clock);
+  return finish(rt, report, started);
 }

@@ -1,0 +1,60 @@
+/**
+ * CloudWatch metrics in embedded metric format (Powertools Metrics): what each run did, as numbers an
+ * operator can alarm on. The figures are derived from the run's report only, so they cannot disagree with it.
+ */
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Report } from './reconcile/run.js';
+
+export const METRICS_NAMESPACE_DEFAULT = 'MackerelReconciler';
+
+type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
+
+export interface RunMetric {
+  name: string;
+  unit: Unit;
+  value: number;
+}
+
+const count = (name: string, value: number): RunMetric => ({ name, unit: MetricUnit.Count, value });
+
+/** The figures of one run. Dry runs count what they planned under the same names (dimension `dryRun`). */
+export function runMetrics(report: Report): RunMetric[] {
+  const acted = report.actions.filter((a) => a.outcome === (report.dryRun ? 'planned' : 'done'));
+  const retired = acted.filter((a) => a.kind === 'retire');
+  const merged = retired.filter((a) => a.detail?.retireReason === 'duplicate-stale');
+  const detected = report.findings.detailTypes;
+  const metrics = [
+    count('HostsRetired', retired.length - merged.length),
+    count('StatusesChanged', acted.filter((a) => a.kind === 'set-status').length),
+    count('DuplicatesFound', detected['Duplicate Hosts Detected'] ?? 0),
+    count('DuplicatesMerged', merged.length),
+    count('ImdsDisabledInstances', detected['IMDS Disabled'] ?? 0),
+    count('ImdsRemediated', acted.filter((a) => a.kind === 'enable-imds').length),
+    count('ActionsFailed', report.actions.filter((a) => a.outcome === 'failed').length),
+    count('ForeignHosts', report.foreignHostIds.length),
+    count('MackerelApiRetries', report.apiRetries.mackerel),
+    count('Ec2ApiRetries', report.apiRetries.ec2),
+    count('CircuitBreakerTripped', report.circuitBreaker?.tripped ? 1 : 0),
+  ];
+  if (report.trigger === 'sweep' && report.status !== 'skipped') {
+    metrics.push({ name: 'SweepDuration', unit: MetricUnit.Milliseconds, value: report.durationMs });
+  }
+  return metrics;
+}
+
+let instance: Metrics | undefined;
+
+/** One Metrics per container, created at first use so that it reads the environment of the invocation. */
+export function metrics(): Metrics {
+  instance ??= new Metrics({
+    namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE_DEFAULT,
+    serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'mackerel-reconciler',
+  });
+  return instance;
+}
+
+export function recordRun(m: Metrics, report: Report): void {
+  m.addDimension('trigger', report.trigger);
+  m.addDimension('dryRun', String(report.dryRun));
+  for (const { name, unit, value } of runMetrics(report)) m.addMetric(name, unit, value);
+}
