@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,17 +51,24 @@ function oslsEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
 }
 
-async function packageInto(dir: string, args: string[]): Promise<void> {
-  await run(process.execPath, [OSLS, 'package', '--package', dir, ...args], {
-    cwd: ROOT,
-    env: oslsEnv(),
-    maxBuffer: 16 * 1024 * 1024,
-  });
+/**
+ * Packages a copy of the service (its sources, node_modules linked) and returns the output directory: osls wipes
+ * the service's `.serverless/` and serverless-esbuild works in `.esbuild/`, so building in place would clobber a
+ * developer's `npm run package` output, and never depends on it.
+ */
+async function packageCopy(name: string, args: string[]): Promise<string> {
+  const dir = join(work, name);
+  for (const entry of ['serverless.yml', 'package.json', 'tsconfig.json', 'infra', 'functions', 'shared']) {
+    cpSync(join(ROOT, entry), join(dir, entry), { recursive: true });
+  }
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  await run(process.execPath, [OSLS, 'package', ...args], { cwd: dir, env: oslsEnv(), maxBuffer: 16 * 1024 * 1024 });
+  return join(dir, '.serverless');
 }
 
 const work = mkdtempSync(join(tmpdir(), 'mackerel-reconciler-package-'));
-const defaultDir = join(work, 'default');
-const variantDir = join(work, 'variant');
+let defaultDir: string;
+let variantDir: string;
 let raw: Template; // as generated
 let tpl: Template; // as deployed with the defaults
 let variant: Template; // as deployed with every switch on
@@ -83,10 +90,10 @@ const sub = (s: string) => ({ 'Fn::Sub': s });
 const EVENTS_ARN = 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}';
 
 beforeAll(async () => {
-  console.log(`packaging into ${work}`);
-  // Sequential: both builds share serverless-esbuild's work folder in the service directory.
-  await packageInto(defaultDir, ['--stage', 'ci']);
-  await packageInto(variantDir, [
+  console.log(`packaging copies of the service in ${work}`);
+  // One after the other: the machine's cores are shared.
+  defaultDir = await packageCopy('default', ['--stage', 'ci']);
+  variantDir = await packageCopy('variant', [
     '--stage',
     'prod',
     '--region',
@@ -102,7 +109,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('serverless package', () => {
   it('a bad parameter stops the build, naming it', async () => {
-    const failed = await packageInto(join(work, 'bad'), ['--stage', 'ci', '--param=dryRun=maybe']).then(
+    const failed = await packageCopy('bad', ['--stage', 'ci', '--param=dryRun=maybe']).then(
       () => undefined,
       (e: { code?: number; stdout?: string; stderr?: string }) => e,
     );
