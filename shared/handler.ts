@@ -10,6 +10,14 @@ import { logger } from './logger.js';
 import { metrics, recordRun } from './metrics.js';
 import type { Report } from './reconcile/run.js';
 
+const wouldDo = (a: Report['actions'][number]) => ({
+  kind: a.kind,
+  instanceId: a.instanceId,
+  hostId: a.hostId,
+  hostName: a.detail?.hostName,
+  reason: a.reason,
+});
+
 export function lambda(name: string, run: (event: unknown, context: Context) => Promise<Report>) {
   return middy(async (event: unknown, context: Context) => {
     const report = await run(event, context);
@@ -20,6 +28,8 @@ export function lambda(name: string, run: (event: unknown, context: Context) => 
       skipped: report.skipped,
       dryRun: report.dryRun,
       circuitBreaker: report.circuitBreaker,
+      // A dry-run rollout is read in the logs: say what would have been done (the first 200 actions).
+      ...(report.dryRun ? { wouldDo: report.actions.slice(0, 200).map(wouldDo) } : {}),
     });
     return report;
   })

@@ -1,5 +1,6 @@
 /** The run's figures reach CloudWatch as embedded-metric JSON on stdout, through the real sweep handler. */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { logger } from '../shared/logger.js';
 import { createWorld, type World } from './support/world.js';
 
 // The suite silences metrics; this file is where they are looked at (before the handlers are imported).
@@ -66,13 +67,19 @@ describe('metrics', () => {
     expect(run?.SweepDuration).toBe(report.durationMs);
   });
 
-  it('a dry run counts what it would do under dryRun=true', async () => {
+  it('a dry run counts what it would do under dryRun=true, and logs each action it would take', async () => {
     const gone = w.instanceWithHost();
     w.healthy(9);
     w.sb.ec2.setState(gone.inst.instanceId, 'terminated');
+    const info = vi.spyOn(logger, 'info');
 
     await w.onReplay({ sweep: {}, dryRun: true });
 
+    const finished = info.mock.calls.find(([message]) => message === 'replay finished');
+    expect(finished?.[1]).toMatchObject({
+      dryRun: true,
+      wouldDo: [{ kind: 'retire', instanceId: gone.inst.instanceId, hostId: gone.hostId }],
+    });
     expect(emitted().find((m) => 'HostsRetired' in m)).toMatchObject({
       trigger: 'replay',
       dryRun: 'true',
