@@ -1,0 +1,82 @@
+/**
+ * A sandbox with the real Lambda handlers wired to it, for the benchmarks: fake Mackerel, fake EC2 and the
+ * PutEvents recorder answer after a fixed latency; DynamoDB (dynalite) is reached through the counting proxy
+ * and is not slowed down. Handler logs are quieted by bench/quiet.ts, which main.ts imports first.
+ */
+import { handler as stateChangeHandler } from '../functions/instance-state-change/handler.js';
+import { handler as sweepHandler } from '../functions/sweep/handler.js';
+import { mulberry32, randomUuid, type Sandbox, startSandbox } from '../sandbox/index.js';
+import { lambdaContext } from '../sandbox/lambda-context.js';
+import type { Report } from '../shared/reconcile/run.js';
+import { resetRuntime } from '../shared/runtime.js';
+import { countSince, type CallCounts, mark } from './calls.js';
+import { type DynamoCounter, startDynamoProxy } from './dynamo-proxy.js';
+
+export interface Harness {
+  sb: Sandbox;
+  dynamo: DynamoCounter;
+  sweep(): Promise<Report>;
+  stateChange(instanceId: string, state: string): Promise<Report>;
+  /** runs `fn` and returns its result with the calls it made and its wall time */
+  measure<T>(fn: () => Promise<T>): Promise<{ result: T; calls: CallCounts; wallMs: number }>;
+  stop(): Promise<void>;
+}
+
+export async function startHarness(opts: {
+  latencyMs: number;
+  seed: number;
+  /** extra environment for the handlers, e.g. the circuit breaker's limits */
+  env?: Record<string, string>;
+}): Promise<Harness> {
+  const sb = await startSandbox({ latencyMs: opts.latencyMs, seed: opts.seed });
+  const dynamo = await startDynamoProxy(sb.dynamo.endpoint);
+  const saved = new Map<string, string | undefined>();
+  const env = { ...sb.env, AWS_ENDPOINT_URL_DYNAMODB: dynamo.url, ...opts.env };
+  for (const [k, v] of Object.entries(env)) {
+    saved.set(k, process.env[k]);
+    process.env[k] = v;
+  }
+  resetRuntime();
+  // Event and request ids from the seed too, so that a run can be replayed exactly.
+  const rng = mulberry32(opts.seed ^ 0x3c6ef372);
+  return {
+    sb,
+    dynamo,
+    sweep: () =>
+      sweepHandler(
+        { 'detail-type': 'Scheduled Event', source: 'aws.events', id: randomUuid(rng), detail: {} },
+        lambdaContext(sb.functionArn('sweep')),
+      ) as Promise<Report>,
+    stateChange: (instanceId, state) =>
+      stateChangeHandler(
+        {
+          version: '0',
+          id: randomUuid(rng),
+          'detail-type': 'EC2 Instance State-change Notification',
+          source: 'aws.ec2',
+          account: sb.accountId,
+          time: new Date().toISOString(),
+          region: 'ap-northeast-1',
+          resources: [`arn:aws:ec2:ap-northeast-1:${sb.accountId}:instance/${instanceId}`],
+          detail: { 'instance-id': instanceId, state },
+        },
+        lambdaContext(sb.functionArn('instance-state-change')),
+      ) as Promise<Report>,
+    async measure(fn) {
+      const from = mark(sb, dynamo);
+      const t0 = performance.now();
+      const result = await fn();
+      const wallMs = performance.now() - t0;
+      return { result, calls: countSince(sb, dynamo, from), wallMs };
+    },
+    async stop() {
+      resetRuntime();
+      for (const [k, v] of saved) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      await dynamo.stop();
+      await sb.stop();
+    },
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * The fewest API calls a sweep can make for a given amount of work (issue #5): one host list,
+ * ⌈instances/1000⌉ DescribeInstances per region, ⌈retirements/30⌉ bulk-retire, ⌈changes/30⌉ bulk status
+ * updates per target status, ⌈reports/100⌉ check reports, ⌈entries/10⌉ PutEvents, ⌈candidates/100⌉ tsdb/latest.
+ * Anything else the code calls has a minimum of 0. DynamoDB has no stated minimum and is reported apart.
+ */
+import type { CallCounts } from './calls.js';
+
+export interface Work {
+  /** instances DescribeInstances returns, per region */
+  instancesPerRegion: number[];
+  retirements: number;
+  /** by target status */
+  statusChanges: Record<string, number>;
+  checkReports: number;
+  duplicateCandidates: number;
+  /** PutEvents entries (findings) */
+  findings: number;
+}
+
+export interface ApiRow {
+  api: string;
+  rule: string;
+  minimum: number;
+  actual: number;
+}
+
+export interface Comparison {
+  rows: ApiRow[];
+  minimum: number;
+  actual: number;
+  /** actual / minimum */
+  ratio: number;
+  /** (actual − minimum) / minimum, in percent */
+  overheadPercent: number;
+}
+
+const ceilDiv = (n: number, d: number) => Math.ceil(n / d);
+
+const MEASURED = new Set([
+  'GET /api/v0/hosts',
+  'POST /api/v0/hosts/bulk-retire',
+  'POST /api/v0/hosts/bulk-update-statuses',
+  'POST /api/v0/monitoring/checks/report',
+  'GET /api/v0/tsdb/latest',
+]);
+
+export function compareWithMinimum(work: Work, calls: CallCounts): Comparison {
+  const m = (route: string) => calls.mackerel[route] ?? 0;
+  const rows: ApiRow[] = [
+    { api: 'Mackerel GET /hosts', rule: '1 host list', minimum: 1, actual: m('GET /api/v0/hosts') },
+    {
+      api: 'EC2 DescribeInstances',
+      rule: '⌈instances/1000⌉ per region',
+      // a region must be asked even when it turns out empty
+      minimum: work.instancesPerRegion.reduce((a, n) => a + Math.max(1, ceilDiv(n, 1000)), 0),
+      actual: calls.ec2.DescribeInstances ?? 0,
+    },
+    {
+      api: 'Mackerel POST /hosts/bulk-retire',
+      rule: `⌈${work.retirements}/30⌉`,
+      minimum: ceilDiv(work.retirements, 30),
+      actual: m('POST /api/v0/hosts/bulk-retire'),
+    },
+    {
+      api: 'Mackerel POST /hosts/bulk-update-statuses',
+      rule:
+        Object.entries(work.statusChanges)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([s, n]) => `⌈${n}/30⌉ ${s}`)
+          .join(' + ') || '0',
+      minimum: Object.values(work.statusChanges).reduce((a, n) => a + ceilDiv(n, 30), 0),
+      actual: m('POST /api/v0/hosts/bulk-update-statuses'),
+    },
+    {
+      api: 'Mackerel POST /monitoring/checks/report',
+      rule: `⌈${work.checkReports}/100⌉`,
+      minimum: ceilDiv(work.checkReports, 100),
+      actual: m('POST /api/v0/monitoring/checks/report'),
+    },
+    {
+      api: 'Mackerel GET /tsdb/latest',
+      rule: `⌈${work.duplicateCandidates} duplicate candidates/100⌉`,
+      minimum: ceilDiv(work.duplicateCandidates, 100),
+      actual: m('GET /api/v0/tsdb/latest'),
+    },
+    {
+      api: 'EventBridge PutEvents',
+      rule: `⌈${work.findings} entries/10⌉`,
+      minimum: ceilDiv(work.findings, 10),
+      actual: calls.eventBridge.PutEvents,
+    },
+  ];
+  // Whatever else was called (a single retire, a host re-read, a role update) is over the minimum.
+  for (const [route, n] of Object.entries(calls.mackerel)) {
+    if (!MEASURED.has(route)) rows.push({ api: `Mackerel ${route}`, rule: 'not needed', minimum: 0, actual: n });
+  }
+  for (const [action, n] of Object.entries(calls.ec2)) {
+    if (action !== 'DescribeInstances') rows.push({ api: `EC2 ${action}`, rule: 'not needed', minimum: 0, actual: n });
+  }
+  const minimum = rows.reduce((a, r) => a + r.minimum, 0);
+  const actual = rows.reduce((a, r) => a + r.actual, 0);
+  return {
+    rows,
+    minimum,
+    actual,
+    ratio: minimum === 0 ? Number.NaN : actual / minimum,
+    overheadPercent: minimum === 0 ? Number.NaN : ((actual - minimum) / minimum) * 100,
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * bench/results.json: every section's latest figures with the machine and the command that produced them.
+ * A run of some sections replaces only those, so `--only` keeps the others; BENCHMARKS.md is rendered from
+ * this file alone.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { z } from 'zod';
+import { Machine } from './machine.js';
+
+const Meta = {
+  ranAt: z.string(),
+  command: z.string(),
+  quick: z.boolean(),
+  seed: z.number().int(),
+  machine: Machine,
+  /** what did not go as the fleet said it should: figures with problems are not to be trusted */
+  problems: z.array(z.string()),
+};
+
+const Counts = z.record(z.string(), z.number());
+const Totals = z.object({ mackerel: z.number(), ec2: z.number(), eventBridge: z.number(), dynamodb: z.number() });
+
+export const SweepResult = z.object({
+  ...Meta,
+  latencyMs: z.number(),
+  fleet: z.object({ instances: z.number(), hosts: z.number(), regions: z.number() }),
+  env: z.record(z.string(), z.string()),
+  work: z.object({
+    retirements: z.number(),
+    statusChanges: Counts,
+    checkReports: z.number(),
+    duplicateCandidates: z.number(),
+    findings: z.number(),
+  }),
+  rows: z.array(z.object({ api: z.string(), rule: z.string(), minimum: z.number(), actual: z.number() })),
+  minimum: z.number(),
+  actual: z.number(),
+  overheadPercent: z.number(),
+  dynamodb: Counts,
+  wallMs: z.number(),
+  prep: z.object({ wallMs: z.number(), totals: Totals, dynamodb: Counts }),
+});
+export type SweepResult = z.infer<typeof SweepResult>;
+
+export const NaiveResult = z.object({
+  ...Meta,
+  latencyMs: z.number(),
+  concurrency: z.number(),
+  fleet: z.object({ instances: z.number(), hosts: z.number() }),
+  calls: z.object({ mackerel: Counts, ec2: Counts, total: z.number() }),
+  retired: z.number(),
+  wallMs: z.number(),
+});
+export type NaiveResult = z.infer<typeof NaiveResult>;
+
+export const PlannerSize = z.object({
+  size: z.number(),
+  hosts: z.number(),
+  actions: z.number(),
+  runs: z.number(),
+  linkFleetMs: z.object({ first: z.number(), median: z.number() }),
+  planMs: z.object({ first: z.number(), median: z.number(), max: z.number() }),
+  /** garbage-collection pauses inside plan() (PerformanceObserver 'gc' entries) */
+  planGcMs: z.object({ first: z.number(), median: z.number() }),
+  /** median plan time per host, microseconds */
+  perHostUs: z.number(),
+  /** resident set once the input was built, before planning */
+  rssBeforeMB: z.number(),
+  /** peak resident set of the whole child process, input included */
+  peakRssMB: z.number(),
+  /** VmHWM (Linux) or getrusage maxrss */
+  peakRssSource: z.string(),
+  /** heap held by one plan's result after a full GC */
+  planRetainedMB: z.number(),
+});
+export const PlannerResult = z.object({ ...Meta, sizes: z.array(PlannerSize) });
+export type PlannerResult = z.infer<typeof PlannerResult>;
+export type PlannerSize = z.infer<typeof PlannerSize>;
+
+export const EventKind = z.object({
+  kind: z.string(),
+  events: z.number(),
+  /** calls of one invocation by API family; min and max over the events (equal when every event cost the same) */
+  calls: z.record(z.string(), z.object({ min: z.number(), max: z.number() })),
+  mackerel: Counts,
+  ec2: Counts,
+  dynamodb: Counts,
+  latencyMs: z.object({ p50: z.number(), p99: z.number(), mean: z.number(), max: z.number() }),
+});
+/** One fleet size: the event path lists every host, so its cost follows the size of the organisation. */
+export const EventRun = z.object({
+  fleet: z.object({ instances: z.number(), hosts: z.number() }),
+  kinds: z.array(EventKind),
+  all: z.object({ events: z.number(), p50: z.number(), p99: z.number() }),
+});
+export const EventResult = z.object({ ...Meta, latencyMs: z.number(), runs: z.array(EventRun) });
+export type EventResult = z.infer<typeof EventResult>;
+export type EventRun = z.infer<typeof EventRun>;
+export type EventKind = z.infer<typeof EventKind>;
+
+export const ColdFunction = z.object({
+  name: z.string(),
+  bytes: z.number(),
+  gzipBytes: z.number(),
+  /** the packages that weigh most in the bundle, bytes before gzip */
+  largest: z.array(z.object({ name: z.string(), bytes: z.number() })),
+  runs: z.number(),
+  importMs: z.object({ median: z.number(), min: z.number(), max: z.number() }),
+  /** from the process's start (performance.timeOrigin) to the handler module loaded */
+  readyMs: z.object({ median: z.number() }),
+  /** one invocation of the bundle against the sandbox: proof the bundle runs, not only loads */
+  firstInvoke: z.object({ ok: z.boolean(), ms: z.number(), detail: z.string() }),
+});
+export const ColdResult = z.object({
+  ...Meta,
+  optionsSource: z.string(),
+  options: z.record(z.string(), z.unknown()),
+  functions: z.array(ColdFunction),
+});
+export type ColdResult = z.infer<typeof ColdResult>;
+
+export const Results = z.object({
+  schema: z.literal(1),
+  sweep: SweepResult.optional(),
+  naive: NaiveResult.optional(),
+  planner: PlannerResult.optional(),
+  event: EventResult.optional(),
+  cold: ColdResult.optional(),
+});
+export type Results = z.infer<typeof Results>;
+
+export class ResultsFileError extends Error {
+  override name = 'ResultsFileError';
+}
+
+const where = (issue: z.core.$ZodIssue | undefined) => issue?.path.map(String).join('.') || '(root)';
+
+/**
+ * Reads results.json. Strict by default (the doc must not be rendered from figures of another shape); with
+ * `dropInvalid`, a section of an older shape is dropped and reported, so that a run of other sections goes on.
+ */
+export function loadResults(path: string, opts: { dropInvalid?: (section: string, why: string) => void } = {}): Results {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { schema: 1 };
+    throw e;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ResultsFileError(`${path} is not JSON: ${(e as Error).message}`);
+  }
+  if (opts.dropInvalid && typeof json === 'object' && json !== null) {
+    const record = { ...(json as Record<string, unknown>) };
+    for (const [section, schema] of Object.entries(Results.shape)) {
+      if (section === 'schema' || record[section] === undefined) continue;
+      const one = schema.safeParse(record[section]);
+      if (!one.success) {
+        opts.dropInvalid(section, `${where(one.error.issues[0])}: ${one.error.issues[0]?.message ?? 'invalid'}`);
+        delete record[section];
+      }
+    }
+    json = record;
+  }
+  const parsed = Results.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ResultsFileError(`${path}: ${where(issue)}: ${issue?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
+}
+
+export function saveResults(path: string, results: Results): void {
+  writeFileSync(path, `${JSON.stringify(Results.parse(results), null, 2)}\n`);
+}

@@ -1,0 +1,93 @@
+/**
+ * Planner scaling: plan() alone over fleets of 1k, 10k and 100k instances (one host each, plus the drift of
+ * bench/fleet.ts), each size in a fresh Node process so that one size's heap does not flatter or burden the
+ * next. The child is bundled with esbuild and run by plain `node`, so no TypeScript loader sits in its memory.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import type { PlannerSize } from '../results.js';
+import { median } from '../stats.js';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const OUT_DIR = join(ROOT, '.esbuild', 'bench');
+
+async function bundleChild(): Promise<string> {
+  mkdirSync(OUT_DIR, { recursive: true });
+  const outfile = join(OUT_DIR, 'planner-child.mjs');
+  await build({
+    entryPoints: [join(ROOT, 'bench', 'planner-child.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: `node${process.versions.node.split('.')[0]}`,
+    logLevel: 'error',
+  });
+  return outfile;
+}
+
+interface ChildOutput {
+  size: number;
+  hosts: number;
+  actions: number;
+  planMs: number[];
+  planGcMs: number[];
+  linkMs: number[];
+  rssBeforeMB: number;
+  peakRssMB: number;
+  peakRssSource: string;
+  planRetainedMB: number;
+}
+
+function runChild(file: string, size: number, seed: number, runs: number): Promise<ChildOutput> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', file, String(size), String(seed), String(runs)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`planner child (size ${size}) exited ${code}: ${err.trim()}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as ChildOutput);
+      } catch {
+        reject(new Error(`planner child (size ${size}) printed no result: ${out.slice(0, 200)}`));
+      }
+    });
+  });
+}
+
+export async function plannerBench(opts: {
+  seed: number;
+  sizes: { size: number; runs: number }[];
+  onSize?: (s: PlannerSize) => void;
+}): Promise<PlannerSize[]> {
+  const file = await bundleChild();
+  const out: PlannerSize[] = [];
+  for (const { size, runs } of opts.sizes) {
+    const c = await runChild(file, size, opts.seed, runs);
+    const planMedian = median(c.planMs);
+    const s: PlannerSize = {
+      size,
+      hosts: c.hosts,
+      actions: c.actions,
+      runs,
+      linkFleetMs: { first: c.linkMs[0] ?? Number.NaN, median: median(c.linkMs) },
+      planMs: { first: c.planMs[0] ?? Number.NaN, median: planMedian, max: Math.max(...c.planMs) },
+      planGcMs: { first: c.planGcMs[0] ?? Number.NaN, median: median(c.planGcMs) },
+      perHostUs: (planMedian * 1000) / c.hosts,
+      rssBeforeMB: c.rssBeforeMB,
+      peakRssMB: c.peakRssMB,
+      peakRssSource: c.peakRssSource,
+      planRetainedMB: c.planRetainedMB,
+    };
+    opts.onSize?.(s);
+    out.push(s);
+  }
+  return out;
+}
