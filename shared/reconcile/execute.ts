@@ -18,12 +18,14 @@ export type Outcome =
   | 'in-progress'
   | 'blocked'
   | 'deferred'
-  | 'failed';
+  | 'failed'
+  | 'not-confirmed'; // planned now, but not in the plan a person confirmed (`ExecuteOptions.only`)
 
 export interface ActionResult {
   key: string;
   kind: Action['kind'];
   instanceId: string;
+  instanceState?: Action['instanceState'];
   hostId?: string;
   outcome: Outcome;
   reason: string;
@@ -46,6 +48,11 @@ export interface ExecuteOptions {
   leaseMs?: number;
   /** test hook: simulate a Lambda dying after its claims, before the side effects */
   crashAfterClaim?: boolean;
+  /**
+   * Perform only the actions with these keys: the plan a person saw and confirmed on the command line.
+   * Anything planned since is reported `not-confirmed` and left for the next look.
+   */
+  only?: ReadonlySet<string>;
 }
 
 export interface ExecuteResult {
@@ -62,8 +69,14 @@ export class SimulatedCrash extends Error {
 
 function summarize(
   a: Action,
-): Pick<ActionResult, 'key' | 'kind' | 'instanceId' | 'hostId' | 'reason' | 'detail'> {
-  const base = { key: a.key, kind: a.kind, instanceId: a.instanceId, reason: a.reason };
+): Pick<ActionResult, 'key' | 'kind' | 'instanceId' | 'instanceState' | 'hostId' | 'reason' | 'detail'> {
+  const base = {
+    key: a.key,
+    kind: a.kind,
+    instanceId: a.instanceId,
+    ...(a.instanceState ? { instanceState: a.instanceState } : {}),
+    reason: a.reason,
+  };
   switch (a.kind) {
     case 'retire':
       return { ...base, hostId: a.hostId, detail: { hostName: a.hostName, retireReason: a.retireReason } };
@@ -95,9 +108,12 @@ export async function execute(plan: Plan, deps: ExecuteDeps, opts: ExecuteOption
   const settle = (a: Action, outcome: Outcome, error?: string) =>
     results.set(a.key, { ...summarize(a), outcome, ...(error ? { error } : {}) });
 
-  // 1. Claim.
+  // 1. Claim (what was confirmed, when that is asked for).
+  const only = opts.only;
+  const confirmed = only ? plan.actions.filter((a) => only.has(a.key)) : plan.actions;
+  if (only) for (const a of plan.actions) if (!only.has(a.key)) settle(a, 'not-confirmed');
   const claimed: Action[] = [];
-  await mapLimit(plan.actions, 16, async (a) => {
+  await mapLimit(confirmed, 16, async (a) => {
     if (STATE_ONLY.has(a.kind)) return void claimed.push(a);
     const c = await deps.store.claim(a.key, opts.runId, opts.clock(), leaseMs);
     if (c.claimed) claimed.push(a);

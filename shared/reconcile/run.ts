@@ -11,7 +11,7 @@ import { observeFleet, observeInstances, type Target } from './observe.js';
 import { plan } from './plan.js';
 import type { Observation, Plan, Policy, RegionStatus } from './types.js';
 
-export type Trigger = 'instance-state-change' | 'sweep' | 'replay';
+export type Trigger = 'instance-state-change' | 'sweep' | 'replay' | 'cli';
 
 export interface EventOutcome {
   eventId: string;
@@ -55,6 +55,8 @@ export interface RunOptions {
   trigger: Trigger;
   /** test hook, see ExecuteOptions */
   crashAfterClaim?: boolean;
+  /** the command line's confirmed plan, see ExecuteOptions */
+  only?: ReadonlySet<string>;
 }
 
 const SWEEP_LEASE = 'sweep';
@@ -106,6 +108,7 @@ async function planAndAct(rt: Runtime, obs: Observation, policy: Policy, report:
     dryRun: policy.dryRun,
     clock: rt.clock,
     crashAfterClaim: opts.crashAfterClaim,
+    only: opts.only,
   });
   // A dry run writes nothing anywhere, not even what it observed.
   if (policy.dryRun) return fold(report, obs, p, exec);
