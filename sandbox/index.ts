@@ -5,12 +5,14 @@ import { FakeEc2 } from './ec2-server.js';
 import { FakeEventBridge } from './eventbridge-server.js';
 import { FakeMackerel } from './mackerel-server.js';
 import { mulberry32 } from './random.js';
+import { FakeSts } from './sts-server.js';
 
 export { createStateTable, startDynamo } from './dynamodb.js';
 export * from './ec2-server.js';
 export * from './eventbridge-server.js';
 export * from './mackerel-server.js';
 export * from './random.js';
+export * from './sts-server.js';
 
 export const SANDBOX_REGION = 'ap-northeast-1';
 export const DEFAULT_TABLE_NAME = 'mackerel-reconciler-state';
@@ -19,8 +21,9 @@ export interface Sandbox {
   mackerel: FakeMackerel;
   ec2: FakeEc2;
   eventBridge: FakeEventBridge;
+  sts: FakeSts;
   dynamo: { endpoint: string };
-  /** MACKEREL_APIBASE, MACKEREL_APIKEY, AWS_ENDPOINT_URL_{EC2,EVENTBRIDGE,DYNAMODB}, AWS_REGION,
+  /** MACKEREL_APIBASE, MACKEREL_APIKEY, AWS_ENDPOINT_URL_{EC2,EVENTBRIDGE,DYNAMODB,STS}, AWS_REGION,
    * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, STATE_TABLE, EVENT_BUS_NAME, REGIONS */
   env: Record<string, string>;
   accountId: string;
@@ -43,6 +46,7 @@ export async function startSandbox(
   const mackerel = new FakeMackerel({ latencyMs, rng: mulberry32(seed) });
   const ec2 = new FakeEc2({ latencyMs, rng: mulberry32(seed ^ 0x5bd1e995) });
   const eventBridge = new FakeEventBridge({ latencyMs, rng: mulberry32(seed ^ 0x27d4eb2f) });
+  const sts = new FakeSts({ accountId: ec2.accountId, latencyMs, rng: mulberry32(seed ^ 0x165667b1) });
 
   const started: { stop(): Promise<void> }[] = [];
   try {
@@ -52,6 +56,8 @@ export async function startSandbox(
     started.push(ec2);
     await eventBridge.start();
     started.push(eventBridge);
+    await sts.start();
+    started.push(sts);
     const dynamo = await startDynamo();
     started.push(dynamo);
     await createStateTable(dynamo.endpoint, tableName, SANDBOX_REGION);
@@ -62,6 +68,7 @@ export async function startSandbox(
       AWS_ENDPOINT_URL_EC2: ec2.url,
       AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.url,
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_STS: sts.url,
       AWS_REGION: SANDBOX_REGION,
       AWS_ACCESS_KEY_ID: 'sandbox',
       AWS_SECRET_ACCESS_KEY: 'sandbox',
@@ -75,6 +82,7 @@ export async function startSandbox(
       mackerel,
       ec2,
       eventBridge,
+      sts,
       dynamo: { endpoint: dynamo.endpoint },
       env,
       accountId,

@@ -68,6 +68,9 @@ export interface Config {
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
+/** An AWS region name such as ap-northeast-1 (the shape only: it may not exist). */
+export const isRegion = (name: string) => REGION.test(name);
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {

@@ -1,5 +1,6 @@
 /**
- * Everything a run needs, built once per Lambda container from the environment and the invocation context.
+ * Everything a run needs, built once per Lambda container from the environment and the invocation context
+ * (`runtimeFor`), or from an account id the caller found itself (`buildRuntime`: the command line asks STS).
  */
 
 import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
@@ -10,7 +11,16 @@ import { Ec2Inventory } from './ec2/inventory.js';
 import { FindingsPublisher } from './findings/publish.js';
 import { logger } from './logger.js';
 import { MackerelClient } from './mackerel/client.js';
+import type { OnProgress } from './reconcile/progress.js';
 import { StateStore } from './state/store.js';
+
+/** What a run logs through: the Powertools JSON logger in Lambda, a stderr logger on the command line. */
+export interface RunLogger {
+  debug(message: string, ...extra: Record<string, unknown>[]): void;
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}
 
 export interface Runtime {
   config: Config;
@@ -19,8 +29,10 @@ export interface Runtime {
   inventory: Ec2Inventory;
   store: StateStore;
   publisher: FindingsPublisher;
-  logger: typeof logger;
+  logger: RunLogger;
   clock: () => number;
+  /** told what observe has read so far; only the command line listens */
+  onProgress?: OnProgress;
 }
 
 /** The account id is the fifth field of the function's ARN. */
@@ -71,25 +83,34 @@ export async function runtimeFor(
   const accountId = accountIdOf(context);
   const signature = JSON.stringify([accountId, ...SIGNATURE_VARS.map((v) => process.env[v] ?? '')]);
   if (cached?.signature === signature && Object.keys(overrides).length === 0) return cached.runtime;
-  const config = loadConfig();
+  const runtime = await buildRuntime(accountId, overrides);
+  if (Object.keys(overrides).length === 0) cached = { signature, runtime };
+  return runtime;
+}
+
+/**
+ * A runtime for an account id found by the caller. `overrides.config` replaces the environment's config
+ * (the command line's flags win over the variables); `overrides.logger` also receives the API retry warnings.
+ */
+export async function buildRuntime(accountId: string, overrides: Partial<Runtime> = {}): Promise<Runtime> {
+  const config = overrides.config ?? loadConfig();
+  const log = overrides.logger ?? logger;
   const apiKey = await apiKeyOf(config);
-  const runtime: Runtime = {
+  return {
     config,
     accountId,
     mackerel: new MackerelClient({
       apiKey,
       apiBase: config.apiBase,
-      onRetry: (info) => logger.warn('Mackerel API retry', { ...info }),
+      onRetry: (info) => log.warn('Mackerel API retry', { ...info }),
     }),
     inventory: new Ec2Inventory(),
     store: new StateStore(config.stateTable, new DynamoDBClient({})),
     publisher: new FindingsPublisher({ eventBusName: config.eventBusName }),
-    logger,
+    logger: log,
     clock: Date.now,
     ...overrides,
   };
-  if (Object.keys(overrides).length === 0) cached = { signature, runtime };
-  return runtime;
 }
 
 export function resetRuntime(): void {

@@ -16,6 +16,15 @@ export type RegionInventory =
   | { region: string; ok: true; instances: Instance[] }
   | { region: string; ok: false; error: string };
 
+/** Reported while a region is read (a progress line): after each page, and once when it is done or failed. */
+export interface RegionProgress {
+  region: string;
+  pages: number;
+  instances: number;
+  done: boolean;
+  error?: string;
+}
+
 export interface Ec2InventoryOptions {
   clientFor?: (region: string) => EC2Client;
   /** attempts per command, SDK retries included; default 6 */
@@ -70,32 +79,52 @@ export class Ec2Inventory {
   }
 
   /** Every instance of the region, in every state. Never throws. */
-  async listRegion(region: string): Promise<RegionInventory> {
+  async listRegion(
+    region: string,
+    onProgress?: (progress: RegionProgress) => void,
+  ): Promise<RegionInventory> {
+    const instances: Instance[] = [];
+    let pages = 0;
+    // A listener's own failure must not pass for a failed region.
+    const report = (p: RegionProgress) => {
+      try {
+        onProgress?.(p);
+      } catch {
+        // ignored: progress is informative only
+      }
+    };
     try {
       const client = this.#clientFor(region);
-      const instances: Instance[] = [];
-      const pages = paginateDescribeInstances({ client, pageSize: PAGE_SIZE }, {});
+      const paginator = paginateDescribeInstances({ client, pageSize: PAGE_SIZE }, {});
       try {
-        for await (const page of pages) {
+        for await (const page of paginator) {
           this.stats.describeCalls++;
           this.countRetries(page);
+          pages++;
           for (const reservation of page.Reservations ?? []) {
             for (const raw of reservation.Instances ?? []) instances.push(toInstance(region, raw));
           }
+          report({ region, pages, instances: instances.length, done: false });
         }
       } catch (err) {
         // a page that failed was a command sent too (unless it is our own shape error)
         if (!(err instanceof Ec2ShapeError)) this.stats.describeCalls++;
         throw err;
       }
+      report({ region, pages, instances: instances.length, done: true });
       return { region, ok: true, instances };
     } catch (err) {
-      return { region, ok: false, error: describeError(err) };
+      const error = describeError(err);
+      report({ region, pages, instances: instances.length, done: true, error });
+      return { region, ok: false, error };
     }
   }
 
-  async listRegions(regions: readonly string[]): Promise<RegionInventory[]> {
-    return Promise.all([...new Set(regions)].map((r) => this.listRegion(r)));
+  async listRegions(
+    regions: readonly string[],
+    onProgress?: (progress: RegionProgress) => void,
+  ): Promise<RegionInventory[]> {
+    return Promise.all([...new Set(regions)].map((r) => this.listRegion(r, onProgress)));
   }
 
   /**

@@ -18,12 +18,14 @@ export type Outcome =
   | 'in-progress'
   | 'blocked'
   | 'deferred'
-  | 'failed';
+  | 'failed'
+  | 'not-confirmed'; // planned now, but not in the plan a person confirmed (`ExecuteOptions.only`)
 
 export interface ActionResult {
   key: string;
   kind: Action['kind'];
   instanceId: string;
+  instanceState?: Action['instanceState'];
   hostId?: string;
   outcome: Outcome;
   reason: string;
@@ -52,6 +54,11 @@ export interface ExecuteOptions {
   events?: ReadonlyMap<string, string[]>;
   /** instances EC2 itself answered `terminated` for in this run: a final state, no second look needed */
   terminated?: ReadonlySet<string>;
+  /**
+   * Perform only the actions with these keys: the plan a person saw and confirmed on the command line.
+   * Anything planned since is reported `not-confirmed` and left for the next look.
+   */
+  only?: ReadonlySet<string>;
 }
 
 export interface ExecuteResult {
@@ -68,8 +75,14 @@ export class SimulatedCrash extends Error {
 
 function summarize(
   a: Action,
-): Pick<ActionResult, 'key' | 'kind' | 'instanceId' | 'hostId' | 'reason' | 'detail'> {
-  const base = { key: a.key, kind: a.kind, instanceId: a.instanceId, reason: a.reason };
+): Pick<ActionResult, 'key' | 'kind' | 'instanceId' | 'instanceState' | 'hostId' | 'reason' | 'detail'> {
+  const base = {
+    key: a.key,
+    kind: a.kind,
+    instanceId: a.instanceId,
+    ...(a.instanceState ? { instanceState: a.instanceState } : {}),
+    reason: a.reason,
+  };
   switch (a.kind) {
     case 'retire':
       return { ...base, hostId: a.hostId, detail: { hostName: a.hostName, retireReason: a.retireReason } };
@@ -101,8 +114,12 @@ export async function execute(plan: Plan, deps: ExecuteDeps, opts: ExecuteOption
   const settle = (a: Action, outcome: Outcome, error?: string) =>
     results.set(a.key, { ...summarize(a), outcome, ...(error ? { error } : {}) });
 
-  // 1. Record what was seen and claim, one conditional write per instance.
-  const byInstance = groupBy(plan.actions, (a) => a.instanceId);
+  // 1. Record what was seen and claim, one conditional write per instance (only what a person confirmed,
+  // when that is asked for: the rest is reported `not-confirmed` and neither claimed nor performed).
+  const only = opts.only;
+  if (only) for (const a of plan.actions) if (!only.has(a.key)) settle(a, 'not-confirmed');
+  const confirmed = only ? plan.actions.filter((a) => only.has(a.key)) : plan.actions;
+  const byInstance = groupBy(confirmed, (a) => a.instanceId);
   const ids = new Set([...(opts.commits?.keys() ?? []), ...byInstance.keys(), ...(opts.events?.keys() ?? [])]);
   const claimed: Action[] = [];
   await mapLimit([...ids], 16, async (instanceId) => {

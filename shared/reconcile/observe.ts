@@ -9,6 +9,7 @@ import type { Ec2Inventory } from '../ec2/inventory.js';
 import type { MackerelClient } from '../mackerel/client.js';
 import { type InstanceState, nextRecord, type Sighting, type StateStore } from '../state/store.js';
 import { duplicateCandidates, hasIgnoreTag, type LinkInput } from './plan.js';
+import { notify, type OnProgress, reported } from './progress.js';
 import type { InstanceRecord, Observation, RegionStatus } from './types.js';
 
 export interface ObserveDeps {
@@ -16,6 +17,8 @@ export interface ObserveDeps {
   inventory: Ec2Inventory;
   store: StateStore;
   accountId: string;
+  /** told what has been read so far (a command line's progress line); optional */
+  onProgress?: OnProgress;
 }
 
 export interface ObserveOptions {
@@ -55,6 +58,7 @@ async function withMetrics(deps: ObserveDeps, input: LinkInput): Promise<Observa
   const candidates = duplicateCandidates(input);
   const latestMetricTime: Record<string, number> = {};
   if (candidates.length > 0) {
+    notify(deps.onProgress, { step: 'metrics', hosts: candidates.length });
     const latest = await deps.mackerel.latestMetrics(candidates, ['loadavg5']);
     for (const [hostId, metrics] of Object.entries(latest)) {
       const t = metrics.loadavg5?.time;
@@ -73,9 +77,9 @@ export async function observeFleet(
   const { now } = opts;
   const nowS = Math.floor(now / 1000);
   const [hosts, inventories, state] = await Promise.all([
-    deps.mackerel.listHosts(),
-    deps.inventory.listRegions(regions),
-    deps.store.loadAll(nowS),
+    reported(deps.mackerel.listHosts(), deps.onProgress, (h) => ({ step: 'hosts', hosts: h.length })),
+    deps.inventory.listRegions(regions, (r) => notify(deps.onProgress, { step: 'instances', ...r })),
+    reported(deps.store.loadAll(nowS), deps.onProgress, (s) => ({ step: 'state', records: s.records.length })),
   ]);
   const instances = inventories.flatMap((r) => (r.ok ? r.instances : []));
   const regionStatus: RegionStatus[] = inventories.map((r) =>
@@ -132,14 +136,17 @@ export async function observeInstances(
     }
   }
   const [hosts, described] = await Promise.all([
-    deps.mackerel.listHosts(),
+    reported(deps.mackerel.listHosts(), deps.onProgress, (h) => ({ step: 'hosts', hosts: h.length })),
     Promise.all(
       [...byRegion].map(async ([region, regionIds]) => {
         try {
           const res = await deps.inventory.describe(region, regionIds);
+          notify(deps.onProgress, { step: 'instances', region, pages: 1, instances: res.found.length, done: true });
           return { region, ok: true as const, ...res };
         } catch (e) {
-          return { region, ok: false as const, error: (e as Error).message, ids: regionIds };
+          const error = (e as Error).message;
+          notify(deps.onProgress, { step: 'instances', region, pages: 1, instances: 0, done: true, error });
+          return { region, ok: false as const, error, ids: regionIds };
         }
       }),
     ),

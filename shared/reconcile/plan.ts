@@ -169,9 +169,12 @@ export function plan(obs: Observation, policy: Policy): Plan {
       latest: obs.latestMetricTime,
     };
     if (state === 'gone') goneInstanceIds.push(instanceId);
+    const first = actions.length;
     if (state === 'terminated' || state === 'gone') actions.push(...planRetireAll(ctx, state));
     else if (state === 'stopping' || state === 'stopped') actions.push(...planStopped(ctx));
     else if (state === 'running' && inst) actions.push(...planRunning(ctx, inst));
+    // A plan shown to a person says what each action was decided on.
+    for (const a of actions.slice(first)) a.instanceState = state;
   }
 
   // Memos about hosts that no longer exist (retired by anyone) mean nothing any more.

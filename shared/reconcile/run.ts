@@ -10,7 +10,7 @@ import { type Observed, observeFleet, observeInstances, type Target } from './ob
 import { plan } from './plan.js';
 import type { Observation, Plan, Policy, RegionStatus } from './types.js';
 
-export type Trigger = 'instance-state-change' | 'sweep' | 'replay';
+export type Trigger = 'instance-state-change' | 'sweep' | 'replay' | 'cli';
 
 export interface EventOutcome {
   eventId: string;
@@ -56,6 +56,8 @@ export interface RunOptions {
   trigger: Trigger;
   /** test hook, see ExecuteOptions */
   crashAfterClaim?: boolean;
+  /** the command line's confirmed plan, see ExecuteOptions */
+  only?: ReadonlySet<string>;
 }
 
 const SWEEP_LEASE = 'sweep';
@@ -143,6 +145,7 @@ async function planAndAct(
     commits: commitsOf(observed, p, Math.floor(obs.now / 1000)),
     events,
     terminated: new Set(obs.instances.filter((i) => i.state === 'terminated').map((i) => i.instanceId)),
+    only: opts.only,
   });
   fold(report, obs, p, exec);
 }

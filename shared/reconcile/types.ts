@@ -67,6 +67,8 @@ interface ActionBase {
   /** ledger key: one side effect, performed at most once */
   key: string;
   instanceId: string;
+  /** the state the action was decided on (`gone`: owned, no longer returned by EC2); absent for memo clean-up */
+  instanceState?: InstanceState | 'gone';
   reason: string;
   /** published after the action succeeds */
   findings: Finding[];

@@ -4,7 +4,13 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeEc2 } from '../../sandbox/ec2-server.js';
 import { mulberry32 } from '../../sandbox/random.js';
-import { Ec2Inventory, Ec2ShapeError, idsInNotFoundMessage, toInstance } from '../../shared/ec2/inventory.js';
+import {
+  Ec2Inventory,
+  Ec2ShapeError,
+  idsInNotFoundMessage,
+  type RegionProgress,
+  toInstance,
+} from '../../shared/ec2/inventory.js';
 
 const SEED = Number(process.env.TEST_SEED ?? 7_311_2024);
 console.log(`ec2 inventory tests: seed ${SEED}`);
@@ -120,6 +126,30 @@ describe('listRegion', () => {
       error: 'UnauthorizedOperation: You are not authorized to perform this operation.',
     });
     expect(inv.stats.describeCalls).toBe(2);
+  });
+
+  it('tells a progress listener after each page and once per region when done or failed', async () => {
+    for (let i = 0; i < 2100; i++) fake.addInstance({ region: TOKYO });
+    fake.failRegion(IRELAND, { status: 403, code: 'UnauthorizedOperation', message: 'Not authorized.' });
+    const seen: RegionProgress[] = [];
+    await inventoryAt(fake.url).listRegions([TOKYO, IRELAND], (p) => seen.push(p));
+    expect(seen.filter((p) => p.region === TOKYO)).toEqual([
+      { region: TOKYO, pages: 1, instances: 1000, done: false },
+      { region: TOKYO, pages: 2, instances: 2000, done: false },
+      { region: TOKYO, pages: 3, instances: 2100, done: false },
+      { region: TOKYO, pages: 3, instances: 2100, done: true },
+    ]);
+    expect(seen.filter((p) => p.region === IRELAND)).toEqual([
+      { region: IRELAND, pages: 0, instances: 0, done: true, error: 'UnauthorizedOperation: Not authorized.' },
+    ]);
+  });
+
+  it('a progress listener that throws does not fail the region', async () => {
+    fake.addInstance({ region: TOKYO });
+    const res = await inventoryAt(fake.url).listRegion(TOKYO, () => {
+      throw new Error('broken terminal');
+    });
+    expect(res.ok && res.instances).toHaveLength(1);
   });
 
   it('an endpoint that is down is a failed region, not an empty one', async () => {

@@ -533,6 +533,29 @@ describe('planner', () => {
     expect(a.key).toBe(`status#h1#poweroff#${stopped.instanceId}@7`);
   });
 
+  it('stamps each action with the instance state it was decided on (memo clean-up has none)', () => {
+    const p = plan(
+      observation({
+        instances: [terminated, stopped, imdsOff],
+        hosts: [ciHost('h2', terminated), ciHost('h3', stopped), ciHost('h4', imdsOff)],
+        state: {
+          records: [],
+          restores: [restoreMemo(running, 'gone1', 'working')],
+          checks: [],
+        },
+      }),
+      policy(),
+    );
+    expect(p.actions.map((a) => [brief(a), a.instanceState]).sort()).toEqual(
+      [
+        ['retire h2 (instance-terminated)', 'terminated'],
+        ['status h3 working->poweroff', 'stopped'],
+        ['check imds-disabled h4 WARNING', 'running'],
+        ['forget restore gone1', undefined],
+      ].sort(),
+    );
+  });
+
   it('a duplicate merge waits for the role merge it depends on', () => {
     const p = plan(
       observation({

@@ -1,6 +1,7 @@
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32, pick, type Sandbox, shuffle, startSandbox } from '../../sandbox/index.js';
 
@@ -30,6 +31,7 @@ describe('startSandbox', () => {
       AWS_ENDPOINT_URL_EC2: sandbox.ec2.url,
       AWS_ENDPOINT_URL_EVENTBRIDGE: sandbox.eventBridge.url,
       AWS_ENDPOINT_URL_DYNAMODB: sandbox.dynamo.endpoint,
+      AWS_ENDPOINT_URL_STS: sandbox.sts.url,
       AWS_REGION: 'ap-northeast-1',
       AWS_ACCESS_KEY_ID: 'sandbox',
       AWS_SECRET_ACCESS_KEY: 'sandbox',
@@ -42,6 +44,7 @@ describe('startSandbox', () => {
       sandbox.ec2.url,
       sandbox.eventBridge.url,
       sandbox.dynamo.endpoint,
+      sandbox.sts.url,
     ]) {
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     }
@@ -60,6 +63,7 @@ describe('startSandbox', () => {
       const ec2 = new EC2Client({});
       const eb = new EventBridgeClient({});
       const ddb = new DynamoDBClient({});
+      const sts = new STSClient({});
       const out = await ec2.send(new DescribeInstancesCommand({}));
       expect(out.Reservations).toHaveLength(1);
       await eb.send(
@@ -81,7 +85,9 @@ describe('startSandbox', () => {
         headers: { 'X-Api-Key': process.env.MACKEREL_APIKEY ?? '' },
       });
       expect(res.status).toBe(200);
-      for (const c of [ec2, eb, ddb]) c.destroy();
+      const identity = await sts.send(new GetCallerIdentityCommand({}));
+      expect(identity.Account).toBe(sandbox.accountId);
+      for (const c of [ec2, eb, ddb, sts]) c.destroy();
       expect(sandbox.ec2.calls.at(-1)).toMatchObject({
         action: 'DescribeInstances',
         region: 'ap-northeast-1',

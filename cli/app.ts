@@ -1,0 +1,59 @@
+/** The command line from argv to exit code: parse, refuse early what cannot work, build, run, explain errors. */
+import { ConfigError } from '../shared/config.js';
+import { AccountLookupError } from './account.js';
+import { apply } from './apply.js';
+import { type Options, parseCommandLine, USAGE, UsageError } from './args.js';
+import { EXIT, type ExitCode } from './exit.js';
+import type { Io } from './io.js';
+import { cliLogger } from './log.js';
+import { plan } from './plan.js';
+import { ProgressLine } from './progress.js';
+import { cliRuntime } from './runtime.js';
+
+const NAME = 'mackerel-reconciler';
+
+function explain(e: unknown): string {
+  if (e instanceof ConfigError || e instanceof AccountLookupError) return e.message;
+  if (!(e instanceof Error)) return String(e);
+  // The SDK's words when neither AWS_REGION nor the profile names a region (the state table's).
+  const hint = /region is missing/i.test(e.message) ? ' (set AWS_REGION to the region of the state table)' : '';
+  return `${e.name}: ${e.message}${hint}`;
+}
+
+export async function cli(argv: readonly string[], io: Io): Promise<ExitCode> {
+  let options: Options;
+  try {
+    const parsed = parseCommandLine(argv);
+    if (parsed.help) {
+      io.stdout.write(USAGE);
+      return EXIT.ok;
+    }
+    options = parsed.options;
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    io.stderr.write(`${NAME}: ${e.message}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+
+  // Refused before anything is read: waiting for an answer no one can type would hang a script.
+  if (options.command === 'apply' && !options.yes && !io.stdin.isTTY) {
+    io.stderr.write(
+      `${NAME}: apply asks for confirmation, but stdin is not a terminal. ` +
+        'Review the plan with "plan", then run "apply --yes".\n',
+    );
+    return EXIT.failed;
+  }
+
+  const progress = new ProgressLine(io.stderr, { quiet: options.quiet });
+  const logger = cliLogger((line) => progress.print(line), options.verbose ? 'debug' : 'warn');
+  try {
+    const rt = await cliRuntime(options, io.env, logger, progress.update);
+    const ctx = { rt, options, io, progress };
+    return options.command === 'plan' ? await plan(ctx) : await apply(ctx);
+  } catch (e) {
+    progress.end();
+    io.stderr.write(`${NAME}: ${explain(e)}\n`);
+    if (options.verbose && e instanceof Error && e.stack) io.stderr.write(`${e.stack}\n`);
+    return EXIT.failed;
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * `apply`: plan (a dry run), show it, ask, then run for real performing only the actions shown.
+ *
+ * The real run observes and plans again (EC2 and Mackerel may have moved while the question waited) and is
+ * given the confirmed action keys: an action planned only now is reported `not-confirmed` and left alone,
+ * and a confirmed action no longer planned is not forced. Both are listed after the outcomes, so a person
+ * sees whenever what happened differs from what they said yes to.
+ */
+import type { Report } from '../shared/reconcile/run.js';
+import type { CommandContext } from './command.js';
+import { reconcile } from './command.js';
+import { confirm } from './confirm.js';
+import { EXIT, type ExitCode } from './exit.js';
+import { widthOf } from './io.js';
+import { plural, renderOutcomes, renderPlan } from './table.js';
+
+/** How the run differed from the plan that was confirmed. */
+export function differences(shown: Report, applied: Report): string {
+  const planned = new Set(applied.actions.map((a) => a.key));
+  const dropped = shown.actions.filter((a) => !planned.has(a.key));
+  const added = applied.actions.filter((a) => a.outcome === 'not-confirmed');
+  const lines: string[] = [];
+  if (dropped.length > 0) {
+    lines.push(
+      `The fleet changed after the plan: ${plural(dropped.length, 'confirmed action')} no longer needed, ` +
+        `not performed: ${dropped.map((a) => a.key).join(', ')}`,
+    );
+  }
+  if (added.length > 0) {
+    lines.push(
+      `${plural(added.length, 'action')} planned only after the confirmation ${added.length === 1 ? 'was' : 'were'} ` +
+        'not performed: run apply again to review.',
+    );
+  }
+  return lines.map((l) => `${l}\n`).join('');
+}
+
+export async function apply(ctx: CommandContext): Promise<ExitCode> {
+  const { rt, options, io } = ctx;
+  if (rt.config.dryRun) {
+    io.stderr.write('mackerel-reconciler: DRY_RUN=true is set: unset it to apply, or run plan.\n');
+    return EXIT.failed;
+  }
+  // With --json, stdout carries only the JSON: the person's view (and the question) goes to stderr.
+  const human = options.json ? io.stderr : io.stdout;
+  const layout = { width: widthOf(human) };
+
+  const shown = await reconcile(ctx, 'plan', { dryRun: true });
+  const json = (applied: Report | null) => {
+    if (options.json) io.stdout.write(`${JSON.stringify({ plan: shown, apply: applied }, null, 2)}\n`);
+  };
+  human.write(renderPlan(shown, layout));
+  if (shown.actions.length === 0) {
+    human.write('\nNothing to apply.\n');
+    json(null);
+    return shown.status === 'ok' ? EXIT.ok : EXIT.failed;
+  }
+  if (!options.yes) {
+    const question = `\nApply ${plural(shown.actions.length, 'action')}? [y/N] `;
+    if (!(await confirm(question, io.stdin, io.stderr))) {
+      human.write('Apply cancelled: nothing was changed.\n');
+      json(null);
+      return EXIT.failed;
+    }
+  }
+
+  const confirmed = new Set(shown.actions.map((a) => a.key));
+  const applied = await reconcile(ctx, 'apply', { dryRun: false, only: confirmed });
+  json(applied);
+  if (applied.status === 'skipped') {
+    human.write(`\nNot applied, nothing was changed: ${applied.skipped ?? 'skipped'}. Try again shortly.\n`);
+    return EXIT.failed;
+  }
+  human.write(`\n${renderOutcomes(applied, layout)}`);
+  human.write(differences(shown, applied));
+  return applied.status === 'ok' ? EXIT.ok : EXIT.failed;
+}

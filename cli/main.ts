@@ -1,0 +1,8 @@
+/**
+ * `npm run reconciler -- plan|apply [options]`: the reconciler's planner from a laptop, against real AWS
+ * credentials or the sandbox. Usage: cli/args.ts, or `--help`.
+ */
+import { cli } from './app.js';
+import { processIo } from './io.js';
+
+process.exitCode = await cli(process.argv.slice(2), processIo());

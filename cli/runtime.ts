@@ -1,0 +1,24 @@
+/**
+ * The command line's runtime: the Lambda's configuration variables with the flags on top, the account
+ * from STS, logs on stderr, and a progress listener. Everything else is the engine's own `buildRuntime`.
+ */
+import { loadConfig } from '../shared/config.js';
+import type { OnProgress } from '../shared/reconcile/progress.js';
+import { buildRuntime, type RunLogger, type Runtime } from '../shared/runtime.js';
+import { callerAccountId } from './account.js';
+import type { Options } from './args.js';
+
+export async function cliRuntime(
+  options: Options,
+  env: NodeJS.ProcessEnv,
+  logger: RunLogger,
+  onProgress: OnProgress,
+): Promise<Runtime> {
+  const config = loadConfig({
+    ...env,
+    ...(options.regions ? { REGIONS: options.regions.join(',') } : {}),
+    ...(options.table ? { STATE_TABLE: options.table } : {}),
+  });
+  const accountId = await callerAccountId(config.regions[0] as string);
+  return buildRuntime(accountId, { config, logger, onProgress });
+}
