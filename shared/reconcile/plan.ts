@@ -77,19 +77,6 @@ export function linkFleet(obs: LinkInput) {
   const targets = new Set(obs.targetIds ?? []);
   const inScope = (id: string) => obs.mode === 'fleet' || targets.has(id);
 
-  // Ownership: an instance is ours when DescribeInstances returns it now or the store remembers a sighting.
-  const known = new Map<string, MatchableInstance>();
-  for (const r of records.values()) known.set(r.instanceId, r);
-  for (const i of live.values()) {
-    // EC2 drops a terminated instance's private DNS name and IP: the recorded ones still tie its agent host to it.
-    const r = records.get(i.instanceId);
-    known.set(i.instanceId, {
-      ...i,
-      privateDnsName: i.privateDnsName ?? r?.privateDnsName,
-      privateIpAddress: i.privateIpAddress ?? r?.privateIpAddress,
-    });
-  }
-
   const effective = (id: string): Effective | undefined => {
     const inst = live.get(id);
     if (inst) return inst.state;
@@ -100,6 +87,22 @@ export function linkFleet(obs: LinkInput) {
     const region = regionOk.get(rec.region);
     return region?.ok && region.instanceCount > 0 ? 'gone' : undefined;
   };
+
+  // Ownership: an instance is ours when DescribeInstances returns it now or the store remembers a sighting.
+  const known = new Map<string, MatchableInstance>();
+  for (const r of records.values()) {
+    // A vanished instance runs no more, whatever its record says: it must not win a reused address.
+    known.set(r.instanceId, effective(r.instanceId) === 'gone' ? { ...r, state: 'gone' } : r);
+  }
+  for (const i of live.values()) {
+    // EC2 drops a terminated instance's private DNS name and IP: the recorded ones still tie its agent host to it.
+    const r = records.get(i.instanceId);
+    known.set(i.instanceId, {
+      ...i,
+      privateDnsName: i.privateDnsName ?? r?.privateDnsName,
+      privateIpAddress: i.privateIpAddress ?? r?.privateIpAddress,
+    });
+  }
 
   const weakAllowed =
     obs.mode === 'fleet'

@@ -548,3 +548,22 @@ describe('planner', () => {
     expect(NOW).toBeGreaterThan(0);
   });
 });
+
+// Found by the property tests (plan.property.test.ts); each was a counterexample fast-check shrank to this.
+describe('planner, regressions found by the property tests', () => {
+  it('a vanished instance whose record says running does not take a reused address from a live one', () => {
+    const live = instance('i-0000000000000d002', { state: 'stopped', privateIpAddress: '10.9.9.9' });
+    const vanished = instance('i-0000000000000d003', { privateIpAddress: '10.9.9.9' });
+    const p = plan(
+      observation({
+        instances: [live],
+        hosts: [agentHost('h3', live, { createdAt: NOW_S - HOUR })],
+        state: { records: [record(live), record(vanished, { state: 'running' })], restores: [], checks: [] },
+      }),
+      policy(),
+    );
+    expect(p.actions.map(brief)).toEqual([]);
+    const candidates = [live.instanceId, vanished.instanceId].sort();
+    expect(p.ambiguities).toEqual([{ hostId: 'h3', candidates }]);
+  });
+});
