@@ -219,6 +219,10 @@ export async function execute(plan: Plan, deps: ExecuteDeps, opts: ExecuteOption
 
   // 7. Memos that mean nothing any more.
   await mapLimit(of('forget-memo'), 16, async (a) => {
+    const dep = a.dependsOn ? results.get(a.dependsOn)?.outcome : undefined;
+    if (a.dependsOn && dep !== 'done' && dep !== 'already-done') {
+      return void settle(a, 'deferred', `waiting for ${a.dependsOn}`);
+    }
     try {
       if (a.memo === 'restore') await deps.store.deleteRestore(a.instanceId, a.hostId);
       else await deps.store.deleteCheck(a.instanceId, a.memo, a.hostId);

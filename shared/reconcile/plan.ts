@@ -217,6 +217,23 @@ export function plan(obs: Observation, policy: Policy): Plan {
     }
   }
 
+  // A host retired now takes its memos along once the retirement is done: the next run has nothing to forget.
+  const retiring = new Map(
+    actions.filter((a): a is RetireAction => a.kind === 'retire').map((a) => [a.hostId, a.key]),
+  );
+  const planned = new Set(actions.map((a) => a.key));
+  const memos = [
+    ...obs.state.restores.map((m) => ({ ...m, memo: 'restore' as const })),
+    ...obs.state.checks.map((m) => ({ ...m, memo: m.name })),
+  ];
+  for (const m of memos.filter(memoInScope)) {
+    const retireKey = retiring.get(m.hostId);
+    if (!retireKey) continue;
+    const f = forget(m.instanceId, m.hostId, m.memo, retireKey);
+    if (!planned.has(f.key)) actions.push(f);
+    planned.add(f.key);
+  }
+
   actions.sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.key.localeCompare(b.key));
   return {
     actions,
@@ -328,13 +345,14 @@ function planStopped(ctx: InstanceContext): Action[] {
   return out;
 }
 
-function forget(instanceId: string, hostId: string, memo: 'restore' | CheckName): Action {
+function forget(instanceId: string, hostId: string, memo: 'restore' | CheckName, dependsOn?: string): Action {
   return {
     kind: 'forget-memo',
     key: `forget#${memo}#${hostId}`,
     instanceId,
     hostId,
     memo,
+    ...(dependsOn ? { dependsOn } : {}),
     reason: `host ${hostId} no longer needs its ${memo} memo`,
     findings: [],
   };
@@ -377,15 +395,17 @@ function planRunning(ctx: InstanceContext, inst: Instance): Action[] {
 
   const duplicates = new Set<string>();
   if (ctx.hosts.length >= 2) out.push(...planDuplicates(ctx, duplicates));
+  // A duplicate retired by this plan gets no more checks: a report would only leave a memo behind.
+  const retiring = new Set(out.flatMap((a) => (a.kind === 'retire' ? [a.hostId] : [])));
   // A duplicate-host warning on a host that is no longer a reporting duplicate is closed.
   for (const h of ctx.hosts) {
     const memo = ctx.checks.get(`duplicate-host#${h.id}`);
-    if (memo?.status === 'WARNING' && !duplicates.has(h.id)) {
+    if (memo?.status === 'WARNING' && !duplicates.has(h.id) && !retiring.has(h.id)) {
       out.push(checkAction(ctx, h, 'duplicate-host', 'OK', `host ${h.id} is no longer a duplicate`, []));
     }
   }
 
-  out.push(...planImds(ctx, inst));
+  out.push(...planImds(ctx, inst, retiring));
   return out;
 }
 
@@ -477,12 +497,14 @@ function planDuplicates(ctx: InstanceContext, stillReporting: Set<string>): Acti
   return out;
 }
 
-function planImds(ctx: InstanceContext, inst: Instance): Action[] {
+function planImds(ctx: InstanceContext, inst: Instance, retiring: ReadonlySet<string>): Action[] {
   const out: Action[] = [];
   if (ctx.hosts.length === 0) return out;
   const message = fill(IMDS_MESSAGE, { INSTANCE: ctx.instanceId });
   if (inst.httpEndpoint === 'disabled') {
-    const raise = ctx.hosts.filter((h) => ctx.checks.get(`imds-disabled#${h.id}`)?.status !== 'WARNING');
+    const raise = ctx.hosts.filter(
+      (h) => !retiring.has(h.id) && ctx.checks.get(`imds-disabled#${h.id}`)?.status !== 'WARNING',
+    );
     raise.forEach((h, i) => {
       const findings: Finding[] =
         i === 0
@@ -521,7 +543,9 @@ function planImds(ctx: InstanceContext, inst: Instance): Action[] {
       });
     }
   } else {
-    const fixed = ctx.hosts.filter((h) => ctx.checks.get(`imds-disabled#${h.id}`)?.status === 'WARNING');
+    const fixed = ctx.hosts.filter(
+      (h) => !retiring.has(h.id) && ctx.checks.get(`imds-disabled#${h.id}`)?.status === 'WARNING',
+    );
     for (const h of fixed) {
       out.push(
         checkAction(ctx, h, 'imds-disabled', 'OK', `instance ${ctx.instanceId} has IMDS enabled again`, []),

@@ -117,6 +117,8 @@ export interface ForgetMemoAction extends ActionBase {
   kind: 'forget-memo';
   hostId: string;
   memo: 'restore' | CheckName;
+  /** the memo of a host retired by the same plan goes once that retirement is done */
+  dependsOn?: string;
 }
 
 export type Action =
