@@ -387,9 +387,12 @@ function planRunning(ctx: InstanceContext, inst: Instance): Action[] {
     const memo = ctx.restores.get(h.id);
     if (!memo) continue;
     if (h.status === 'poweroff') {
-      out.push(setStatus(ctx, h, memo.status, `instance ${ctx.instanceId} is running again`, true));
+      const restore = setStatus(ctx, h, memo.status, `instance ${ctx.instanceId} is running again`, true);
+      out.push(restore);
+      // The memo lives with the instance that powered the host off; a reused address may have re-linked it.
+      if (memo.instanceId !== ctx.instanceId) out.push(forget(memo.instanceId, h.id, 'restore', restore.key));
     } else {
-      out.push(forget(ctx.instanceId, h.id, 'restore'));
+      out.push(forget(memo.instanceId, h.id, 'restore'));
     }
   }
 

@@ -591,6 +591,29 @@ describe('planner, regressions found by the property tests', () => {
     expect(p.ambiguities).toEqual([{ hostId: 'h3', candidates }]);
   });
 
+  it('a restore memo kept under another instance (a re-linked host) is forgotten where it lives', () => {
+    const other = instance('i-0000000000000d004', { state: 'stopped' });
+    const running2 = instance('i-0000000000000d014');
+    const obs = observation({
+      instances: [running, running2, other],
+      hosts: [ciHost('h4', running, { status: 'poweroff' }), ciHost('h5', running2)],
+      state: {
+        records: [record(running), record(running2), record(other)],
+        restores: [restoreMemo(other, 'h4', 'standby'), restoreMemo(other, 'h5', 'working')],
+        checks: [],
+      },
+    });
+    const p = plan(obs, policy());
+    expect(p.actions.map((a) => [brief(a), a.instanceId])).toEqual([
+      ['status h4 poweroff->standby', running.instanceId],
+      ['forget restore h4', other.instanceId],
+      ['forget restore h5', other.instanceId],
+    ]);
+    const forget = p.actions.find((a) => a.kind === 'forget-memo' && a.hostId === 'h4');
+    expect(forget?.kind === 'forget-memo' && forget.dependsOn).toBe(p.actions[0]?.key);
+    expect(plan(applyPlan(obs, p), policy()).actions).toEqual([]);
+  });
+
   it('a duplicate retired by this plan gets no check report, and its warning memo goes with it', () => {
     const imdsOffRunning = instance('i-0000000000000d005', { httpEndpoint: 'disabled' });
     const obs = observation({
