@@ -10,7 +10,7 @@ export interface InstanceRecord {
   state: InstanceState;
   /** epoch seconds of the newest state information we acted on (event time or sweep time) */
   stateTime: number;
-  /** bumped on every state change; makes per-transition action keys unique */
+  /** bumped when the instance goes up, down or ends (not stopping→stopped); keys each cycle's actions once */
   version: number;
   firstSeenAt: number;
   lastSeenAt: number;
