@@ -38,6 +38,19 @@ export interface CallLogEntry {
   status: number;
   /** epoch ms when the request arrived */
   at: number;
+  /** the answer was an injected fault: the request never reached the API */
+  fault?: true;
+}
+
+/** One change made to a host, recorded as it happens (bulk calls record one per host). */
+export interface HostMutation {
+  kind: 'retire' | 'status' | 'roles';
+  hostId: string;
+  /** the status before and after a status change */
+  from?: HostStatus;
+  to?: HostStatus;
+  /** epoch ms */
+  at: number;
 }
 
 export interface FaultRule {
@@ -111,6 +124,13 @@ export class FakeMackerel {
   readonly hosts = new Map<string, FakeHost>();
   readonly calls: CallLogEntry[] = [];
   readonly checkReports: unknown[] = [];
+  /** every change made to a host, in the order it was made */
+  readonly mutations: HostMutation[] = [];
+  /**
+   * Called synchronously as each change is made, so a test can note what else was true at that very moment
+   * (e.g. the state of the host's EC2 instance when it was retired).
+   */
+  onMutation: ((m: HostMutation) => void) | undefined;
 
   private readonly rng: () => number;
   private readonly metrics = new Map<string, Map<string, { time: number; value: number }>>();
@@ -235,7 +255,15 @@ export class FakeMackerel {
     }
 
     await sleep(this.latencyMs);
-    this.calls.push({ method, path: url.pathname, query, body, status: answer.status, at });
+    this.calls.push({
+      method,
+      path: url.pathname,
+      query,
+      body,
+      status: answer.status,
+      at,
+      ...(fault ? { fault: true as const } : {}),
+    });
     res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', ...answer.headers });
     res.end(JSON.stringify(answer.body));
   }
@@ -274,6 +302,12 @@ export class FakeMackerel {
       return this.postCheckReports(body);
     }
     throw new ApiError(404, 'Not Found');
+  }
+
+  private mutated(m: Omit<HostMutation, 'at'>): void {
+    const entry = { ...m, at: Date.now() };
+    this.mutations.push(entry);
+    this.onMutation?.(entry);
   }
 
   private view(h: FakeHost): Omit<FakeHost, 'retiredAt'> {
@@ -328,6 +362,7 @@ export class FakeMackerel {
     const h = this.liveHost(id);
     h.isRetired = true;
     h.retiredAt = Math.floor(Date.now() / 1000);
+    this.mutated({ kind: 'retire', hostId: h.id });
     return success();
   }
 
@@ -338,6 +373,7 @@ export class FakeMackerel {
     for (const h of hosts) {
       h.isRetired = true;
       h.retiredAt = now;
+      this.mutated({ kind: 'retire', hostId: h.id });
     }
     return success();
   }
@@ -346,6 +382,7 @@ export class FakeMackerel {
     const h = this.liveHost(id);
     const status = isRecord(body) ? body.status : undefined;
     if (!isHostStatus(status)) throw new ApiError(400, `invalid status: ${String(status)}`);
+    this.mutated({ kind: 'status', hostId: h.id, from: h.status, to: status });
     h.status = status;
     return success();
   }
@@ -355,7 +392,10 @@ export class FakeMackerel {
     const status = isRecord(body) ? body.status : undefined;
     if (!isHostStatus(status)) throw new ApiError(400, `invalid status: ${String(status)}`);
     const hosts = ids.map((id) => this.liveHost(id));
-    for (const h of hosts) h.status = status;
+    for (const h of hosts) {
+      this.mutated({ kind: 'status', hostId: h.id, from: h.status, to: status });
+      h.status = status;
+    }
     return success();
   }
 
@@ -372,6 +412,7 @@ export class FakeMackerel {
       if (!list.includes(role)) roles[service] = [...list, role];
     }
     h.roles = roles;
+    this.mutated({ kind: 'roles', hostId: h.id });
     return success();
   }
 

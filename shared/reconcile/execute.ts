@@ -233,8 +233,12 @@ export async function execute(plan: Plan, deps: ExecuteDeps, opts: ExecuteOption
     }
   }
 
-  // 7. Memos that mean nothing any more go with the completions.
-  succeed(of('forget-memo'));
+  // 7. Memos that mean nothing any more go with the completions, once the retirement they wait for is done.
+  for (const a of of('forget-memo')) {
+    const dep = a.dependsOn ? results.get(a.dependsOn)?.outcome : undefined;
+    if (a.dependsOn && dep !== 'done' && dep !== 'already-done') settle(a, 'deferred', `waiting for ${a.dependsOn}`);
+    else succeed([a]);
+  }
 
   // 8. Record completions, memos and handled events (one write per instance), then publish what happened.
   const outcomes = new Map<string, InstanceOutcome>();

@@ -77,19 +77,6 @@ export function linkFleet(obs: LinkInput) {
   const targets = new Set(obs.targetIds ?? []);
   const inScope = (id: string) => obs.mode === 'fleet' || targets.has(id);
 
-  // Ownership: an instance is ours when DescribeInstances returns it now or the store remembers a sighting.
-  const known = new Map<string, MatchableInstance>();
-  for (const r of records.values()) known.set(r.instanceId, r);
-  for (const i of live.values()) {
-    // EC2 drops a terminated instance's private DNS name and IP: the recorded ones still tie its agent host to it.
-    const r = records.get(i.instanceId);
-    known.set(i.instanceId, {
-      ...i,
-      privateDnsName: i.privateDnsName ?? r?.privateDnsName,
-      privateIpAddress: i.privateIpAddress ?? r?.privateIpAddress,
-    });
-  }
-
   const effective = (id: string): Effective | undefined => {
     const inst = live.get(id);
     if (inst) return inst.state;
@@ -100,6 +87,22 @@ export function linkFleet(obs: LinkInput) {
     const region = regionOk.get(rec.region);
     return region?.ok && region.instanceCount > 0 ? 'gone' : undefined;
   };
+
+  // Ownership: an instance is ours when DescribeInstances returns it now or the store remembers a sighting.
+  const known = new Map<string, MatchableInstance>();
+  for (const r of records.values()) {
+    // A vanished instance runs no more, whatever its record says: it must not win a reused address.
+    known.set(r.instanceId, effective(r.instanceId) === 'gone' ? { ...r, state: 'gone' } : r);
+  }
+  for (const i of live.values()) {
+    // EC2 drops a terminated instance's private DNS name and IP: the recorded ones still tie its agent host to it.
+    const r = records.get(i.instanceId);
+    known.set(i.instanceId, {
+      ...i,
+      privateDnsName: i.privateDnsName ?? r?.privateDnsName,
+      privateIpAddress: i.privateIpAddress ?? r?.privateIpAddress,
+    });
+  }
 
   const weakAllowed =
     obs.mode === 'fleet'
@@ -217,6 +220,23 @@ export function plan(obs: Observation, policy: Policy): Plan {
     }
   }
 
+  // A host retired now takes its memos along once the retirement is done: the next run has nothing to forget.
+  const retiring = new Map(
+    actions.filter((a): a is RetireAction => a.kind === 'retire').map((a) => [a.hostId, a.key]),
+  );
+  const planned = new Set(actions.map((a) => a.key));
+  const memos = [
+    ...obs.state.restores.map((m) => ({ ...m, memo: 'restore' as const })),
+    ...obs.state.checks.map((m) => ({ ...m, memo: m.name })),
+  ];
+  for (const m of memos.filter(memoInScope)) {
+    const retireKey = retiring.get(m.hostId);
+    if (!retireKey) continue;
+    const f = forget(m.instanceId, m.hostId, m.memo, retireKey);
+    if (!planned.has(f.key)) actions.push(f);
+    planned.add(f.key);
+  }
+
   actions.sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.key.localeCompare(b.key));
   return {
     actions,
@@ -328,13 +348,14 @@ function planStopped(ctx: InstanceContext): Action[] {
   return out;
 }
 
-function forget(instanceId: string, hostId: string, memo: 'restore' | CheckName): Action {
+function forget(instanceId: string, hostId: string, memo: 'restore' | CheckName, dependsOn?: string): Action {
   return {
     kind: 'forget-memo',
     key: `forget#${memo}#${hostId}`,
     instanceId,
     hostId,
     memo,
+    ...(dependsOn ? { dependsOn } : {}),
     reason: `host ${hostId} no longer needs its ${memo} memo`,
     findings: [],
   };
@@ -369,23 +390,28 @@ function planRunning(ctx: InstanceContext, inst: Instance): Action[] {
     const memo = ctx.restores.get(h.id);
     if (!memo) continue;
     if (h.status === 'poweroff') {
-      out.push(setStatus(ctx, h, memo.status, `instance ${ctx.instanceId} is running again`, true));
+      const restore = setStatus(ctx, h, memo.status, `instance ${ctx.instanceId} is running again`, true);
+      out.push(restore);
+      // The memo lives with the instance that powered the host off; a reused address may have re-linked it.
+      if (memo.instanceId !== ctx.instanceId) out.push(forget(memo.instanceId, h.id, 'restore', restore.key));
     } else {
-      out.push(forget(ctx.instanceId, h.id, 'restore'));
+      out.push(forget(memo.instanceId, h.id, 'restore'));
     }
   }
 
   const duplicates = new Set<string>();
   if (ctx.hosts.length >= 2) out.push(...planDuplicates(ctx, duplicates));
+  // A duplicate retired by this plan gets no more checks: a report would only leave a memo behind.
+  const retiring = new Set(out.flatMap((a) => (a.kind === 'retire' ? [a.hostId] : [])));
   // A duplicate-host warning on a host that is no longer a reporting duplicate is closed.
   for (const h of ctx.hosts) {
     const memo = ctx.checks.get(`duplicate-host#${h.id}`);
-    if (memo?.status === 'WARNING' && !duplicates.has(h.id)) {
+    if (memo?.status === 'WARNING' && !duplicates.has(h.id) && !retiring.has(h.id)) {
       out.push(checkAction(ctx, h, 'duplicate-host', 'OK', `host ${h.id} is no longer a duplicate`, []));
     }
   }
 
-  out.push(...planImds(ctx, inst));
+  out.push(...planImds(ctx, inst, retiring));
   return out;
 }
 
@@ -477,12 +503,14 @@ function planDuplicates(ctx: InstanceContext, stillReporting: Set<string>): Acti
   return out;
 }
 
-function planImds(ctx: InstanceContext, inst: Instance): Action[] {
+function planImds(ctx: InstanceContext, inst: Instance, retiring: ReadonlySet<string>): Action[] {
   const out: Action[] = [];
   if (ctx.hosts.length === 0) return out;
   const message = fill(IMDS_MESSAGE, { INSTANCE: ctx.instanceId });
   if (inst.httpEndpoint === 'disabled') {
-    const raise = ctx.hosts.filter((h) => ctx.checks.get(`imds-disabled#${h.id}`)?.status !== 'WARNING');
+    const raise = ctx.hosts.filter(
+      (h) => !retiring.has(h.id) && ctx.checks.get(`imds-disabled#${h.id}`)?.status !== 'WARNING',
+    );
     raise.forEach((h, i) => {
       const findings: Finding[] =
         i === 0
@@ -521,7 +549,9 @@ function planImds(ctx: InstanceContext, inst: Instance): Action[] {
       });
     }
   } else {
-    const fixed = ctx.hosts.filter((h) => ctx.checks.get(`imds-disabled#${h.id}`)?.status === 'WARNING');
+    const fixed = ctx.hosts.filter(
+      (h) => !retiring.has(h.id) && ctx.checks.get(`imds-disabled#${h.id}`)?.status === 'WARNING',
+    );
     for (const h of fixed) {
       out.push(
         checkAction(ctx, h, 'imds-disabled', 'OK', `instance ${ctx.instanceId} has IMDS enabled again`, []),

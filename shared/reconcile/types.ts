@@ -10,7 +10,7 @@ export interface InstanceRecord {
   state: InstanceState;
   /** epoch seconds of the newest state information we acted on (event time or sweep time) */
   stateTime: number;
-  /** bumped on every state change; makes per-transition action keys unique */
+  /** bumped when the instance goes up, down or ends (not stopping→stopped); keys each cycle's actions once */
   version: number;
   firstSeenAt: number;
   lastSeenAt: number;
@@ -121,6 +121,8 @@ export interface ForgetMemoAction extends ActionBase {
   kind: 'forget-memo';
   hostId: string;
   memo: 'restore' | CheckName;
+  /** the memo of a host retired by the same plan goes once that retirement is done */
+  dependsOn?: string;
 }
 
 export type Action =

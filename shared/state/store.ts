@@ -137,9 +137,14 @@ function toRecord(item: Record<string, unknown>): InstanceRecord {
   };
 }
 
+/** Up, down or ended: what the planner acts on. stopping→stopped is one stop, pending→running one start. */
+const phaseOf = (s: InstanceRecord['state']) =>
+  s === 'pending' || s === 'running' ? 'up' : s === 'stopping' || s === 'stopped' ? 'down' : 'ended';
+
 /**
  * The record a sighting leads to, or undefined when nothing changed (a steady fleet costs no write).
- * A state change bumps the version; a sighting older than the state already known changes no state.
+ * A state change that starts a new phase bumps the version (each stop/start cycle keys its actions once);
+ * a sighting older than the state already known changes no state.
  */
 export function nextRecord(
   s: Sighting,
@@ -158,7 +163,8 @@ export function nextRecord(
     ...existing,
     state: changedState ? s.state : existing.state,
     stateTime: changedState ? s.stateTime : existing.stateTime,
-    version: changedState ? existing.version + 1 : existing.version,
+    version:
+      changedState && phaseOf(s.state) !== phaseOf(existing.state) ? existing.version + 1 : existing.version,
     ignored: s.ignored,
     privateDnsName: s.privateDnsName ?? existing.privateDnsName,
     privateIpAddress: s.privateIpAddress ?? existing.privateIpAddress,

@@ -144,6 +144,40 @@ describe('the event path', () => {
   });
 });
 
+describe('memos of retired hosts', () => {
+  it('go in the run that retires the host, and stay while the retirement fails', async () => {
+    const { inst, hostId } = w.instanceWithHost({}, { status: 'standby' });
+    w.healthy(9);
+    w.sb.ec2.setState(inst.instanceId, 'stopped');
+    await w.onSweep();
+    const restoreItems = async () =>
+      // The scan answers raw attribute values ({S: …}).
+      (await w.tableItems()).filter(
+        (i) => (i.pk as { S?: string }).S === `INSTANCE#${inst.instanceId}` && `R#${hostId}` in i,
+      );
+    expect(await restoreItems()).toHaveLength(1);
+
+    w.sb.ec2.setState(inst.instanceId, 'terminated');
+    // Every attempt of the client's bulk-retire fails: the retirement is given back, the memo stays.
+    w.sb.mackerel.inject({ status: 500, times: 5, pathPrefix: '/api/v0/hosts/bulk-retire' });
+    const failed = await w.onSweep();
+    expect(failed.actions.map((a) => [a.kind, a.outcome])).toEqual([
+      ['retire', 'failed'],
+      ['forget-memo', 'deferred'],
+    ]);
+    expect(await restoreItems()).toHaveLength(1);
+
+    const retried = await w.onSweep();
+    expect(retried.actions.map((a) => [a.kind, a.outcome])).toEqual([
+      ['retire', 'done'],
+      ['forget-memo', 'done'],
+    ]);
+    expect(w.retireCallsFor(hostId)).toBe(1);
+    expect(await restoreItems()).toEqual([]);
+    expect((await w.onSweep()).actions).toEqual([]);
+  });
+});
+
 describe('stop and start', () => {
   it('stopped → poweroff remembering standby; running again → standby restored', async () => {
     const { inst, hostId } = w.instanceWithHost({}, { status: 'standby' });

@@ -95,7 +95,13 @@ describe('terminated instance', () => {
     w.sb.ec2.setState(b.inst.instanceId, 'terminated');
 
     const event = await w.onStateChange(w.stateChangeEvent(a.inst.instanceId, 'terminated'));
-    expect(event.actions.map((x) => x.hostId).sort()).toEqual([a.hostId, dupA].sort());
+    const rows = event.actions.map((x) => [x.kind, x.hostId, x.outcome].join(' '));
+    expect(rows.sort()).toEqual(
+      [
+        ...[a.hostId, dupA].map((id) => `retire ${id} done`),
+        `forget-memo ${dupA} done`, // its duplicate-host warning memo goes with it
+      ].sort(),
+    );
     expect(event.foreignHostIds).toEqual([]);
 
     const sweep = await w.onSweep();

@@ -18,6 +18,7 @@ import {
   record,
   restoreMemo,
 } from '../support/builders.js';
+import { applyPlan } from '../support/apply-plan.js';
 
 const brief = (a: Action) => {
   switch (a.kind) {
@@ -569,5 +570,91 @@ describe('planner', () => {
     const retire = p.actions.find((a) => a.kind === 'retire');
     expect(retire?.kind === 'retire' && retire.dependsOn).toBe(roles?.key);
     expect(NOW).toBeGreaterThan(0);
+  });
+});
+
+// Found by the property tests (plan.property.test.ts); each was a counterexample fast-check shrank to this.
+describe('planner, regressions found by the property tests', () => {
+  it('a host retired now takes its memos along once the retirement is done: replanning gives nothing', () => {
+    const gone = instance('i-0000000000000d001', { state: 'terminated' });
+    const obs = observation({
+      instances: [running, asTerminated(gone)],
+      hosts: [ciHost('h1', running), ciHost('h2', gone, { status: 'poweroff' })],
+      state: {
+        records: [record(running), record(gone)],
+        restores: [restoreMemo(gone, 'h2', 'standby')],
+        checks: [checkMemo(gone, 'h2', 'imds-disabled', 'WARNING')],
+      },
+    });
+    const p = plan(obs, policy());
+    expect(p.actions.map(brief)).toEqual([
+      'retire h2 (instance-terminated)',
+      'forget imds-disabled h2',
+      'forget restore h2',
+    ]);
+    for (const a of p.actions.filter((x) => x.kind === 'forget-memo')) {
+      expect(a.kind === 'forget-memo' && a.dependsOn).toBe('retire#h2');
+    }
+    expect(plan(applyPlan(obs, p), policy()).actions).toEqual([]);
+  });
+
+  it('a vanished instance whose record says running does not take a reused address from a live one', () => {
+    const live = instance('i-0000000000000d002', { state: 'stopped', privateIpAddress: '10.9.9.9' });
+    const vanished = instance('i-0000000000000d003', { privateIpAddress: '10.9.9.9' });
+    const p = plan(
+      observation({
+        instances: [live],
+        hosts: [agentHost('h3', live, { createdAt: NOW_S - HOUR })],
+        state: { records: [record(live), record(vanished, { state: 'running' })], restores: [], checks: [] },
+      }),
+      policy(),
+    );
+    expect(p.actions.map(brief)).toEqual([]);
+    const candidates = [live.instanceId, vanished.instanceId].sort();
+    expect(p.ambiguities).toEqual([{ hostId: 'h3', candidates }]);
+  });
+
+  it('a restore memo kept under another instance (a re-linked host) is forgotten where it lives', () => {
+    const other = instance('i-0000000000000d004', { state: 'stopped' });
+    const running2 = instance('i-0000000000000d014');
+    const obs = observation({
+      instances: [running, running2, other],
+      hosts: [ciHost('h4', running, { status: 'poweroff' }), ciHost('h5', running2)],
+      state: {
+        records: [record(running), record(running2), record(other)],
+        restores: [restoreMemo(other, 'h4', 'standby'), restoreMemo(other, 'h5', 'working')],
+        checks: [],
+      },
+    });
+    const p = plan(obs, policy());
+    expect(p.actions.map((a) => [brief(a), a.instanceId])).toEqual([
+      ['status h4 poweroff->standby', running.instanceId],
+      ['forget restore h4', other.instanceId],
+      ['forget restore h5', other.instanceId],
+    ]);
+    const forget = p.actions.find((a) => a.kind === 'forget-memo' && a.hostId === 'h4');
+    expect(forget?.kind === 'forget-memo' && forget.dependsOn).toBe(p.actions[0]?.key);
+    expect(plan(applyPlan(obs, p), policy()).actions).toEqual([]);
+  });
+
+  it('a duplicate retired by this plan gets no check report, and its warning memo goes with it', () => {
+    const imdsOffRunning = instance('i-0000000000000d005', { httpEndpoint: 'disabled' });
+    const obs = observation({
+      instances: [imdsOffRunning],
+      hosts: [ciHost('h6', imdsOffRunning), agentHost('h7', imdsOffRunning, { createdAt: NOW_S - 5 * HOUR })],
+      state: {
+        records: [record(imdsOffRunning)],
+        restores: [],
+        checks: [checkMemo(imdsOffRunning, 'h7', 'duplicate-host', 'WARNING')],
+      },
+      latestMetricTime: { h7: NOW_S - 2 * HOUR },
+    });
+    const p = plan(obs, policy());
+    expect(p.actions.map(brief)).toEqual([
+      'check imds-disabled h6 WARNING',
+      'retire h7 (duplicate-stale)',
+      'forget duplicate-host h7',
+    ]);
+    expect(plan(applyPlan(obs, p), policy()).actions).toEqual([]);
   });
 });

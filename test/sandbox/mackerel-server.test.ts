@@ -341,6 +341,43 @@ describe('FakeMackerel', () => {
     expect(statuses).toEqual([502, 502, 200]);
   });
 
+  it('marks injected faults in the call log: they never reached the API', async () => {
+    const h = mackerel.addHost({ name: 'h' });
+    mackerel.inject({ status: 500, times: 1 });
+    await api('POST', `/api/v0/hosts/${h.id}/retire`, {});
+    await api('POST', `/api/v0/hosts/${h.id}/retire`, {});
+    await api('POST', `/api/v0/hosts/${h.id}/retire`, {});
+    expect(mackerel.calls.map((c) => [c.status, c.fault])).toEqual([
+      [500, true],
+      [200, undefined],
+      [404, undefined],
+    ]);
+  });
+
+  it('records every host change as it is made, bulk calls one per host, and tells onMutation at once', async () => {
+    const a = mackerel.addHost({ name: 'a', status: 'standby' });
+    const b = mackerel.addHost({ name: 'b' });
+    const seen: string[] = [];
+    mackerel.onMutation = (m) => seen.push(`${m.kind} ${m.hostId} (${a.isRetired ? 'a retired' : 'a live'})`);
+    await api('POST', '/api/v0/hosts/bulk-update-statuses', { ids: [a.id, b.id], status: 'poweroff' });
+    await api('PUT', `/api/v0/hosts/${b.id}/role-fullnames`, { roleFullnames: ['shop:web'] });
+    await api('POST', '/api/v0/hosts/bulk-retire', { ids: [a.id] });
+    await api('POST', `/api/v0/hosts/${b.id}/status`, { status: 'working' });
+    await api('POST', `/api/v0/hosts/${b.id}/retire`, {});
+    await api('POST', '/api/v0/hosts/bulk-retire', { ids: [a.id] }); // already retired: 404, no change
+    expect(mackerel.mutations.map(({ at: _at, ...m }) => m)).toEqual([
+      { kind: 'status', hostId: a.id, from: 'standby', to: 'poweroff' },
+      { kind: 'status', hostId: b.id, from: 'working', to: 'poweroff' },
+      { kind: 'roles', hostId: b.id },
+      { kind: 'retire', hostId: a.id },
+      { kind: 'status', hostId: b.id, from: 'poweroff', to: 'working' },
+      { kind: 'retire', hostId: b.id },
+    ]);
+    // The hook runs as the change is made: the retirement of a is already visible to it.
+    expect(seen[3]).toBe(`retire ${a.id} (a retired)`);
+    expect(seen).toHaveLength(6);
+  });
+
   it('counts only POST and PUT as write calls', async () => {
     const h = mackerel.addHost({ name: 'h' });
     await api('GET', '/api/v0/hosts');
