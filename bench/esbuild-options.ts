@@ -26,6 +26,7 @@ const PASSTHROUGH = [
   'bundle',
   'minify',
   'sourcemap',
+  'sourcesContent',
   'keepNames',
   'target',
   'platform',

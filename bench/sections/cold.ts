@@ -136,7 +136,8 @@ export async function coldBench(opts: { runs: number; seed: number }): Promise<D
           env,
         );
         if (out.code === 0) {
-          const m = JSON.parse(out.stdout) as { ms: number; status: string; planned: number };
+          // The bundle's embedded metrics share stdout with the probe; the probe's answer is the last line.
+          const m = JSON.parse(out.stdout.trim().split('\n').pop() ?? '') as { ms: number; status: string; planned: number };
           firstInvoke = { ok: true, ms: m.ms, detail: `report status ${m.status}, ${m.planned} actions planned` };
         } else {
           const line = out.stderr.trim().split('\n').find((l) => /Error|error/.test(l)) ?? out.stderr.trim().split('\n')[0] ?? '';

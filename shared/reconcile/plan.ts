@@ -57,6 +57,9 @@ const roleFullnames = (host: Host): string[] =>
 const digest = (parts: readonly string[]) =>
   createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 16);
 
+/** A total, locale-free order (what `Array.prototype.sort` uses by default): fast on 100k ids, same everywhere. */
+const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 /** The opt-out tag: `mackerel-reconciler:ignore = true` (any case, surrounding spaces allowed). */
 export const hasIgnoreTag = (tags: Record<string, string>) => (tags[IGNORE_TAG] ?? '').trim().toLowerCase() === 'true';
 
@@ -139,16 +142,16 @@ export function plan(obs: Observation, policy: Policy): Plan {
   const ignoredInstanceIds: string[] = [];
   const unknownInstanceIds: string[] = [];
   const goneInstanceIds: string[] = [];
-  const linkedHostIds: Record<string, string[]> = {};
+  const linkedHostIds = new Map<string, string[]>();
   const actedHosts = new Set<string>();
 
-  const instanceIds = [...new Set([...known.keys()])].filter(inScope).sort();
+  const instanceIds = [...known.keys()].filter(inScope).sort();
   for (const instanceId of instanceIds) {
     const inst = live.get(instanceId);
     const rec = records.get(instanceId);
-    const links = (linksByInstance.get(instanceId) ?? []).sort((a, b) => a.hostId.localeCompare(b.hostId));
+    const links = (linksByInstance.get(instanceId) ?? []).sort((a, b) => byCodeUnit(a.hostId, b.hostId));
     const hosts = links.map((l) => hostsById.get(l.hostId)).filter((h): h is Host => h !== undefined);
-    linkedHostIds[instanceId] = hosts.map((h) => h.id);
+    linkedHostIds.set(instanceId, hosts.map((h) => h.id));
     for (const h of hosts) actedHosts.add(h.id);
     if (isIgnored(inst, rec)) {
       ignoredInstanceIds.push(instanceId);
@@ -237,13 +240,13 @@ export function plan(obs: Observation, policy: Policy): Plan {
     planned.add(f.key);
   }
 
-  actions.sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.key.localeCompare(b.key));
+  actions.sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || byCodeUnit(a.key, b.key));
   return {
     actions,
     findings,
-    links: [...match.links].sort((a, b) => a.hostId.localeCompare(b.hostId)),
+    links: [...match.links].sort((a, b) => byCodeUnit(a.hostId, b.hostId)),
     linkedHostIds,
-    ambiguities: [...match.ambiguities].sort((a, b) => a.hostId.localeCompare(b.hostId)),
+    ambiguities: [...match.ambiguities].sort((a, b) => byCodeUnit(a.hostId, b.hostId)),
     // Scoped to one instance, every other host would look foreign: report only the target's.
     foreignHostIds: match.foreign
       .filter((id) => inScope(strongInstanceId(hostsById.get(id) as Host)?.instanceId ?? ''))
@@ -423,7 +426,7 @@ function planDuplicates(ctx: InstanceContext, stillReporting: Set<string>): Acti
       Number(strength.get(b.id) === 'custom-identifier') -
         Number(strength.get(a.id) === 'custom-identifier') ||
       a.createdAt - b.createdAt ||
-      a.id.localeCompare(b.id),
+      byCodeUnit(a.id, b.id),
   );
   const [canonical, ...dups] = ordered;
   if (!canonical) return out;

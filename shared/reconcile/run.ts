@@ -111,7 +111,7 @@ function commitsOf(observed: Observed, p: Plan, nowS: number): Map<string, Omit<
     const id = r.instanceId;
     const base = stored.get(id);
     let next = r === base ? undefined : r;
-    const links = p.linkedHostIds[id];
+    const links = p.linkedHostIds.get(id);
     if (links && !sameSet(links, r.linkedHostIds)) next = { ...r, ...next, linkedHostIds: links };
     if (gone.has(id) && r.goneAt === undefined) next = { ...r, ...next, goneAt: nowS };
     const prune = observed.stored.stale.get(id);

@@ -186,7 +186,7 @@ export interface Plan {
   findings: Finding[];
   links: Link[];
   /** linked host ids per owned instance, to remember for later runs */
-  linkedHostIds: Record<string, string[]>;
+  linkedHostIds: Map<string, string[]>;
   ambiguities: Ambiguity[];
   foreignHostIds: string[];
   ignoredInstanceIds: string[];

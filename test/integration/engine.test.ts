@@ -362,7 +362,7 @@ describe('safety', () => {
       ],
       findings: [],
       links: [],
-      linkedHostIds: {},
+      linkedHostIds: new Map(),
       ambiguities: [],
       foreignHostIds: [],
       ignoredInstanceIds: [],

@@ -73,7 +73,7 @@ export function applyPlan(obs: Observation, p: Plan): Observation {
   // What a run remembers besides its actions: the links it saw, for owned instances already recorded.
   const records = obs.state.records.map((r) => ({
     ...r,
-    linkedHostIds: p.linkedHostIds[r.instanceId] ?? r.linkedHostIds,
+    linkedHostIds: p.linkedHostIds.get(r.instanceId) ?? r.linkedHostIds,
   }));
   return {
     ...obs,
