@@ -386,9 +386,10 @@ export class StateStore {
         u.setRaw(`${u.name('expiresAt')} = if_not_exists(${u.name('expiresAt')}, ${u.value(end + RECORD_TTL_AFTER_END_S)})`);
       }
       const claimedKeys = new Set(claims);
-      for (const { key, memo } of c.restores) {
-        if (claimedKeys.has(key)) u.set(restoreAttr(memo.hostId), { status: memo.status, setAt: memo.setAt });
-      }
+      const restores = new Map(
+        c.restores.filter((r) => claimedKeys.has(r.key)).map(({ memo }) => [restoreAttr(memo.hostId), memo]),
+      );
+      for (const [attr, memo] of restores) u.set(attr, { status: memo.status, setAt: memo.setAt });
       for (const key of claims) {
         const a = u.name(actionAttr(key));
         u.setRaw(
@@ -429,11 +430,18 @@ export class StateStore {
   async finish(o: InstanceOutcome, runId: string, nowMs: number): Promise<void> {
     const nowS = Math.floor(nowMs / 1000);
     const u = new Update();
-    for (const key of o.done) u.set(actionAttr(key), { status: 'done', runId, doneAt: nowMs });
-    for (const m of o.checks) u.set(checkAttr(m.name, m.hostId), { status: m.status, changedAt: m.changedAt });
-    for (const id of o.events) u.set(eventAttr(id), nowS);
-    for (const hostId of o.forgetRestores) u.remove(restoreAttr(hostId));
-    for (const c of o.forgetChecks) u.remove(checkAttr(c.name, c.hostId));
+    // Each attribute once: DynamoDB rejects an expression that names one path twice (a restore done and its
+    // memo forgotten by another action of the same plan both remove R#<host>).
+    const sets = new Map<string, unknown>();
+    for (const key of o.done) sets.set(actionAttr(key), { status: 'done', runId, doneAt: nowMs });
+    for (const m of o.checks) sets.set(checkAttr(m.name, m.hostId), { status: m.status, changedAt: m.changedAt });
+    for (const id of o.events) sets.set(eventAttr(id), nowS);
+    const removes = new Set([
+      ...o.forgetRestores.map(restoreAttr),
+      ...o.forgetChecks.map((c) => checkAttr(c.name, c.hostId)),
+    ]);
+    for (const [attr, value] of sets) if (!removes.has(attr)) u.set(attr, value);
+    for (const attr of removes) u.remove(attr);
     if (!u.empty) {
       u.condition(`attribute_exists(${u.name('pk')})`);
       try {

@@ -126,6 +126,30 @@ describe('StateStore', () => {
     expect((await store.loadInstances(['i-1'], nowS)).events).toEqual(new Set(['i-1#ev-1']));
   });
 
+  it('a memo forgotten twice in one run (a restore done, and a forget-memo) is one removal, not an error', async () => {
+    await store.begin(
+      {
+        instanceId: 'i-1',
+        next: record({ state: 'stopped' }),
+        claims: ['off'],
+        restores: [
+          { key: 'off', memo: { instanceId: 'i-1', hostId: 'h1', status: 'working', setAt: nowS } },
+          { key: 'off', memo: { instanceId: 'i-1', hostId: 'h1', status: 'working', setAt: nowS } },
+        ],
+      },
+      'a',
+      NOW,
+      LEASE,
+    );
+    expect(Object.keys(await rawItem())).toContain('R#h1');
+    await store.finish(
+      { instanceId: 'i-1', done: ['on'], released: [], checks: [], forgetRestores: ['h1', 'h1'], forgetChecks: [], events: [] },
+      'a',
+      NOW,
+    );
+    expect(Object.keys(await rawItem())).not.toContain('R#h1');
+  });
+
   it('two runs recording the same transition agree on one version', async () => {
     await store.begin({ instanceId: 'i-1', next: record(), claims: [], restores: [] }, 'a', NOW, LEASE);
     const base = (await store.loadInstances(['i-1'], nowS)).records[0] as InstanceRecord;
