@@ -5,7 +5,12 @@
  */
 import type { Ec2Inventory } from '../ec2/inventory.js';
 import type { Finding, FindingsPublisher } from '../findings/publish.js';
-import { BULK_RETIRE_LIMIT, type MackerelClient } from '../mackerel/client.js';
+import {
+  BULK_RETIRE_LIMIT,
+  BULK_STATUS_LIMIT,
+  CHECK_REPORT_LIMIT,
+  type MackerelClient,
+} from '../mackerel/client.js';
 import type { CheckReport, HostStatus } from '../mackerel/schemas.js';
 import type { StateStore } from '../state/store.js';
 import { chunk, groupBy, mapLimit } from '../util/concurrency.js';
@@ -131,8 +136,12 @@ export async function execute(plan: Plan, deps: ExecuteDeps, opts: ExecuteOption
     }
   });
 
-  // 3. Status changes, in one bulk call per target status; the memo is written before the poweroff.
-  for (const [to, group] of groupBy<SetStatusAction, HostStatus>(of('set-status'), (a) => a.to)) {
+  // 3. Status changes, one bulk call per target status and 30 hosts; the memo is written before the poweroff.
+  // A call per batch, so a failed batch gives back only its own claims: the batches before it are done.
+  const statusBatches = [...groupBy<SetStatusAction, HostStatus>(of('set-status'), (a) => a.to)].flatMap(
+    ([to, byTarget]) => chunk(byTarget, BULK_STATUS_LIMIT).map((group) => [to, group] as const),
+  );
+  for (const [to, group] of statusBatches) {
     try {
       await mapLimit(
         group.filter((a) => a.remember),
@@ -160,9 +169,8 @@ export async function execute(plan: Plan, deps: ExecuteDeps, opts: ExecuteOption
     }
   }
 
-  // 4. Check reports, ≤ 100 a call (the client batches).
-  const checks = of('report-check');
-  if (checks.length > 0) {
+  // 4. Check reports, ≤ 100 a call, one call per batch for the same reason.
+  for (const checks of chunk(of('report-check'), CHECK_REPORT_LIMIT)) {
     const at = Math.floor(opts.clock() / 1000);
     const reports: CheckReport[] = checks.map((a: ReportCheckAction) => ({
       source: { type: 'host', hostId: a.hostId },
