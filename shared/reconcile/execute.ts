@@ -5,7 +5,12 @@
  */
 import type { Ec2Inventory } from '../ec2/inventory.js';
 import type { Finding, FindingsPublisher } from '../findings/publish.js';
-import { BULK_RETIRE_LIMIT, type MackerelClient } from '../mackerel/client.js';
+import {
+  BULK_RETIRE_LIMIT,
+  BULK_STATUS_LIMIT,
+  CHECK_REPORT_LIMIT,
+  type MackerelClient,
+} from '../mackerel/client.js';
 import type { CheckReport, HostStatus } from '../mackerel/schemas.js';
 import type { InstanceCommit, InstanceOutcome, StateStore } from '../state/store.js';
 import { chunk, groupBy, mapLimit } from '../util/concurrency.js';
@@ -172,8 +177,12 @@ export async function execute(plan: Plan, deps: ExecuteDeps, opts: ExecuteOption
     }
   });
 
-  // 3. Status changes, in one bulk call per target status (the restore memos went with the claims).
-  for (const [to, group] of groupBy<SetStatusAction, HostStatus>(of('set-status'), (a) => a.to)) {
+  // 3. Status changes, one bulk call per target status and 30 hosts (the restore memos went with the claims).
+  // A call per batch, so a failed batch gives back only its own claims: the batches before it are done.
+  const statusBatches = [...groupBy<SetStatusAction, HostStatus>(of('set-status'), (a) => a.to)].flatMap(
+    ([to, byTarget]) => chunk(byTarget, BULK_STATUS_LIMIT).map((group) => [to, group] as const),
+  );
+  for (const [to, group] of statusBatches) {
     try {
       await deps.mackerel.updateHostStatuses(
         group.map((a) => a.hostId),
@@ -185,10 +194,9 @@ export async function execute(plan: Plan, deps: ExecuteDeps, opts: ExecuteOption
     }
   }
 
-  // 4. Check reports, ≤ 100 a call (the client batches).
-  const checks = of('report-check');
+  // 4. Check reports, ≤ 100 a call, one call per batch for the same reason.
   const at = Math.floor(opts.clock() / 1000);
-  if (checks.length > 0) {
+  for (const checks of chunk(of('report-check'), CHECK_REPORT_LIMIT)) {
     const reports: CheckReport[] = checks.map((a: ReportCheckAction) => ({
       source: { type: 'host', hostId: a.hostId },
       name: a.name,

@@ -178,6 +178,32 @@ describe('memos of retired hosts', () => {
   });
 });
 
+describe('bulk calls', () => {
+  it('a status change whose second batch of 30 fails gives back only that batch, none unreported', async () => {
+    const fleet = Array.from({ length: 35 }, () => w.instanceWithHost());
+    for (const { inst } of fleet) w.sb.ec2.setState(inst.instanceId, 'stopped');
+    // The first bulk call goes through; every attempt at the second fails.
+    w.sb.mackerel.onMutation = () => {
+      w.sb.mackerel.onMutation = undefined;
+      w.sb.mackerel.inject({ status: 500, times: 5, pathPrefix: '/api/v0/hosts/bulk-update-statuses' });
+    };
+    const first = await w.onSweep();
+    const outcomes = (r: typeof first) =>
+      r.actions.filter((a) => a.kind === 'set-status').map((a) => a.outcome).sort();
+    expect(outcomes(first)).toEqual([...Array(30).fill('done'), ...Array(5).fill('failed')]);
+    const changed = () => w.sb.eventBridge.events.filter((e) => e.detailType === 'Host Status Changed');
+    expect(changed()).toHaveLength(30);
+
+    const second = await w.onSweep();
+    expect(outcomes(second)).toEqual(Array(5).fill('done'));
+    const statuses = fleet.map(({ hostId }) => w.sb.mackerel.hosts.get(hostId)?.status);
+    expect(statuses).toEqual(Array(35).fill('poweroff'));
+    // One finding per host changed, each host changed once.
+    expect(new Set(changed().map((e) => (e.detail as { hostId: string }).hostId)).size).toBe(35);
+    expect(w.sb.mackerel.mutations.filter((m) => m.kind === 'status')).toHaveLength(35);
+  });
+});
+
 describe('stop and start', () => {
   it('stopped → poweroff remembering standby; running again → standby restored', async () => {
     const { inst, hostId } = w.instanceWithHost({}, { status: 'standby' });
