@@ -37,7 +37,7 @@ try {
 }
 
 const seed = intFlag(
-  'seed',
+  values.seed === undefined && process.env.CHAOS_SEED !== undefined ? 'seed (CHAOS_SEED)' : 'seed',
   (values.seed as string | undefined) ?? process.env.CHAOS_SEED,
   Math.floor(Math.random() * 2 ** 31),
   0,
