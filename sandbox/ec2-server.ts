@@ -4,8 +4,8 @@
 // - MaxResults together with InstanceId is InvalidParameterCombination;
 // - an unknown instance id fails the whole call with InvalidInstanceID.NotFound (naming the ids);
 // - a terminated instance has no private IP and an empty private DNS name; an instance without tags has no tagSet.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { closeServer, FaultBudget, listenLoopback, readBody, sleep } from './http.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FakeServer, FaultBudget, readBody, sleep } from './http.js';
 import { HEX, randomChars, randomInt, randomUuid } from './random.js';
 
 export type InstanceStateName =
@@ -113,8 +113,7 @@ function indexed(params: Record<string, string>, prefix: string): number[] {
   return [...ns].sort((x, y) => x - y);
 }
 
-export class FakeEc2 {
-  url = '';
+export class FakeEc2 extends FakeServer {
   latencyMs: number;
   readonly calls: Ec2CallLogEntry[] = [];
   readonly instances = new Map<string, FakeInstance>();
@@ -124,9 +123,9 @@ export class FakeEc2 {
   private readonly reservationIds = new Map<string, string>();
   private readonly regionFaults = new Map<string, Ec2Fault>();
   private throttleBudget: FaultBudget | undefined;
-  private server: Server | undefined;
 
   constructor(opts: { latencyMs?: number; rng?: () => number; accountId?: string } = {}) {
+    super();
     this.latencyMs = opts.latencyMs ?? 0;
     this.rng = opts.rng ?? Math.random;
     this.accountId = opts.accountId ?? '123456789012';
@@ -184,24 +183,11 @@ export class FakeEc2 {
     this.throttleBudget = opts === null ? undefined : new FaultBudget(this.rng, opts);
   }
 
-  async start(): Promise<string> {
-    if (this.server) return this.url;
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
-        res.statusCode = 500;
-        res.end(this.errorXml('InternalError', `sandbox bug: ${String(err)}`, 'sandbox-bug'));
-      });
-    });
-    this.url = await listenLoopback(this.server);
-    return this.url;
+  protected bugBody(message: string): string {
+    return this.errorXml('InternalError', message, 'sandbox-bug');
   }
 
-  async stop(): Promise<void> {
-    if (this.server) await closeServer(this.server);
-    this.server = undefined;
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const at = Date.now();
     const params = Object.fromEntries(new URLSearchParams(await readBody(req)));
     const action = params.Action ?? '';

@@ -1,8 +1,8 @@
 // A PutEvents recorder speaking the JSON 1.1 protocol, reached by the real `@aws-sdk/client-eventbridge` through
 // `AWS_ENDPOINT_URL_EVENTBRIDGE`. Like EventBridge, it fails entries one by one (FailedEntryCount) rather than the
 // whole call, and rejects more than 10 entries with a ValidationException.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { closeServer, FaultBudget, listenLoopback, readBody, sleep } from './http.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FakeServer, FaultBudget, readBody, sleep } from './http.js';
 import { randomUuid } from './random.js';
 
 export interface RecordedEvent {
@@ -23,17 +23,16 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-export class FakeEventBridge {
-  url = '';
+export class FakeEventBridge extends FakeServer {
   latencyMs: number;
   readonly events: RecordedEvent[] = [];
   readonly calls: { entries: number; status: number; at: number }[] = [];
 
   private readonly rng: () => number;
   private failBudget: FaultBudget | undefined;
-  private server: Server | undefined;
 
   constructor(opts: { latencyMs?: number; rng?: () => number } = {}) {
+    super();
     this.latencyMs = opts.latencyMs ?? 0;
     this.rng = opts.rng ?? Math.random;
   }
@@ -42,24 +41,11 @@ export class FakeEventBridge {
     this.failBudget = opts === null ? undefined : new FaultBudget(this.rng, opts);
   }
 
-  async start(): Promise<string> {
-    if (this.server) return this.url;
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
-        res.statusCode = 500;
-        res.end(JSON.stringify({ __type: 'InternalException', message: `sandbox bug: ${String(err)}` }));
-      });
-    });
-    this.url = await listenLoopback(this.server);
-    return this.url;
+  protected bugBody(message: string): string {
+    return JSON.stringify({ __type: 'InternalException', message });
   }
 
-  async stop(): Promise<void> {
-    if (this.server) await closeServer(this.server);
-    this.server = undefined;
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const at = Date.now();
     const raw = await readBody(req);
     let status = 200;

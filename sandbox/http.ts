@@ -1,5 +1,5 @@
 // Plumbing shared by the fake servers: loopback listen on a random port, body reading, clean shutdown.
-import type { IncomingMessage, Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 /** Listens on 127.0.0.1 with a random port (never `localhost`: it may resolve to ::1) and returns the base URL. */
 export function listenLoopback(server: Server): Promise<string> {
@@ -60,5 +60,34 @@ export class FaultBudget {
     if (this.probability !== undefined && !(this.rng() < this.probability)) return false;
     this.remaining--;
     return true;
+  }
+}
+
+/**
+ * The lifecycle every fake shares: `start()` listens on loopback (idempotent) and `stop()` closes it. A bug in a
+ * fake's `handle` answers 500 with `bugBody`, in that API's own error shape, so an SDK client reports it.
+ */
+export abstract class FakeServer {
+  url = '';
+  private server: Server | undefined;
+
+  protected abstract handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  protected abstract bugBody(message: string): string;
+
+  async start(): Promise<string> {
+    if (this.server) return this.url;
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        res.statusCode = 500;
+        res.end(this.bugBody(`sandbox bug: ${String(err)}`));
+      });
+    });
+    this.url = await listenLoopback(this.server);
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    if (this.server) await closeServer(this.server);
+    this.server = undefined;
   }
 }

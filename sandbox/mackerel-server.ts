@@ -2,8 +2,8 @@
 // the host list defaults to working+standby, retired hosts are hidden from the list but readable by id, the bulk
 // endpoints cap at 30 ids and fail atomically, and errors are always `{"error":{"message":…}}`.
 // Sandbox-only limit: `GET /api/v0/tsdb/latest` accepts at most 100 hostIds (the real API has a URL-length limit).
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { closeServer, FaultBudget, listenLoopback, readBody, sleep } from './http.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FakeServer, FaultBudget, readBody, sleep } from './http.js';
 import { BASE62, randomChars } from './random.js';
 
 export type HostStatus = 'working' | 'standby' | 'maintenance' | 'poweroff';
@@ -117,9 +117,8 @@ function bulkIds(body: unknown): string[] {
   return ids;
 }
 
-export class FakeMackerel {
+export class FakeMackerel extends FakeServer {
   readonly apiKey: string;
-  url = '';
   latencyMs: number;
   readonly hosts = new Map<string, FakeHost>();
   readonly calls: CallLogEntry[] = [];
@@ -135,9 +134,9 @@ export class FakeMackerel {
   private readonly rng: () => number;
   private readonly metrics = new Map<string, Map<string, { time: number; value: number }>>();
   private faults: { rule: FaultRule; budget: FaultBudget }[] = [];
-  private server: Server | undefined;
 
   constructor(opts: { apiKey?: string; latencyMs?: number; rng?: () => number } = {}) {
+    super();
     this.apiKey = opts.apiKey ?? 'sandbox-api-key';
     this.latencyMs = opts.latencyMs ?? 0;
     this.rng = opts.rng ?? Math.random;
@@ -188,24 +187,11 @@ export class FakeMackerel {
     return this.calls.filter((c) => c.method === 'POST' || c.method === 'PUT');
   }
 
-  async start(): Promise<string> {
-    if (this.server) return this.url;
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
-        res.statusCode = 500;
-        res.end(JSON.stringify({ error: { message: `sandbox bug: ${String(err)}` } }));
-      });
-    });
-    this.url = await listenLoopback(this.server);
-    return this.url;
+  protected bugBody(message: string): string {
+    return JSON.stringify({ error: { message } });
   }
 
-  async stop(): Promise<void> {
-    if (this.server) await closeServer(this.server);
-    this.server = undefined;
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const at = Date.now();
     const method = (req.method ?? 'GET').toUpperCase();
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');

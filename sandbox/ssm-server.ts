@@ -1,8 +1,8 @@
 // SSM GetParameter over the JSON 1.1 protocol, reached by the real `@aws-sdk/client-ssm` (through Powertools
 // Parameters) via `AWS_ENDPOINT_URL_SSM`: enough to run a packaged function with the environment its template
 // gives it, where the Mackerel API key is an SSM SecureString name rather than the key itself.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { closeServer, listenLoopback, readBody } from './http.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FakeServer, readBody } from './http.js';
 
 export interface SsmCall {
   target: string;
@@ -17,40 +17,27 @@ interface StoredParameter {
   version: number;
 }
 
-export class FakeSsm {
-  url = '';
+export class FakeSsm extends FakeServer {
   readonly calls: SsmCall[] = [];
   private readonly parameters = new Map<string, StoredParameter>();
-  private server: Server | undefined;
 
   constructor(
     readonly accountId = '123456789012',
     readonly region = 'ap-northeast-1',
-  ) {}
+  ) {
+    super();
+  }
 
   put(name: string, value: string, type: StoredParameter['type'] = 'SecureString'): void {
     const version = (this.parameters.get(name)?.version ?? 0) + 1;
     this.parameters.set(name, { value, type, version });
   }
 
-  async start(): Promise<string> {
-    if (this.server) return this.url;
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
-        res.statusCode = 500;
-        res.end(JSON.stringify({ __type: 'InternalServerError', message: `sandbox bug: ${String(err)}` }));
-      });
-    });
-    this.url = await listenLoopback(this.server);
-    return this.url;
+  protected bugBody(message: string): string {
+    return JSON.stringify({ __type: 'InternalServerError', message });
   }
 
-  async stop(): Promise<void> {
-    if (this.server) await closeServer(this.server);
-    this.server = undefined;
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readBody(req);
     const target = String(req.headers['x-amz-target'] ?? '');
     const reply = (status: number, body: unknown, call: Omit<SsmCall, 'status' | 'target'> = {}) => {

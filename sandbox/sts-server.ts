@@ -1,8 +1,8 @@
 // A fake STS Query API answering GetCallerIdentity, reached by the real `@aws-sdk/client-sts` through
 // `AWS_ENDPOINT_URL_STS`: the command line learns its account id from STS, as it would against AWS.
 // Like STS, a request without a SigV4 `sts` credential scope is refused, and errors come as `<ErrorResponse>`.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { closeServer, listenLoopback, readBody, sleep } from './http.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FakeServer, readBody, sleep } from './http.js';
 import { BASE62, randomChars, randomUuid } from './random.js';
 
 export const STS_XMLNS = 'https://sts.amazonaws.com/doc/2011-06-15/';
@@ -36,8 +36,7 @@ class StsError extends Error {
 
 const escapeXml = (s: string) => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
-export class FakeSts {
-  url = '';
+export class FakeSts extends FakeServer {
   latencyMs: number;
   readonly accountId: string;
   /** the identity GetCallerIdentity answers with */
@@ -47,9 +46,9 @@ export class FakeSts {
 
   private readonly rng: () => number;
   private fault: StsFault | undefined;
-  private server: Server | undefined;
 
   constructor(opts: { accountId?: string; latencyMs?: number; rng?: () => number } = {}) {
+    super();
     this.accountId = opts.accountId ?? '123456789012';
     this.latencyMs = opts.latencyMs ?? 0;
     this.rng = opts.rng ?? Math.random;
@@ -62,24 +61,11 @@ export class FakeSts {
     this.fault = fault ?? undefined;
   }
 
-  async start(): Promise<string> {
-    if (this.server) return this.url;
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
-        res.statusCode = 500;
-        res.end(this.errorXml('InternalFailure', `sandbox bug: ${String(err)}`, 'sandbox-bug', 'Receiver'));
-      });
-    });
-    this.url = await listenLoopback(this.server);
-    return this.url;
+  protected bugBody(message: string): string {
+    return this.errorXml('InternalFailure', message, 'sandbox-bug', 'Receiver');
   }
 
-  async stop(): Promise<void> {
-    if (this.server) await closeServer(this.server);
-    this.server = undefined;
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const at = Date.now();
     const params = Object.fromEntries(new URLSearchParams(await readBody(req)));
     const action = params.Action ?? '';
