@@ -14,9 +14,19 @@ import type { FakeEc2, FakeMackerel, HostStatus } from '../sandbox/index.js';
 import { BASE62, HEX, mulberry32, randomChars, randomInt, shuffle } from '../sandbox/random.js';
 import type { Instance, InstanceState } from '../shared/ec2/instance.js';
 import type { Host } from '../shared/mackerel/schemas.js';
-import type { InstanceRecord, Observation, RestoreMemo } from '../shared/reconcile/types.js';
+import type { InstanceRecord, Observation, Policy, RestoreMemo } from '../shared/reconcile/types.js';
 
 export const FLEET_REGION = 'ap-northeast-1';
+
+/** The planner's policy for the benchmarks: the circuit breaker out of reach, so every drift is planned. */
+export const BENCH_POLICY: Policy = {
+  dryRun: false,
+  maxRetirePerRun: 1_000_000,
+  maxRetirePercent: 100,
+  duplicateStaleMinutes: 30,
+  imdsRemediate: false,
+  circuitBreaker: true,
+};
 const DNS_SUFFIX = `.${FLEET_REGION}.compute.internal`;
 const HOUR = 3600;
 const DAY = 24 * HOUR;

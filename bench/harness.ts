@@ -5,7 +5,14 @@
  */
 import { handler as stateChangeHandler } from '../functions/instance-state-change/handler.js';
 import { handler as sweepHandler } from '../functions/sweep/handler.js';
-import { mulberry32, randomUuid, type Sandbox, startSandbox } from '../sandbox/index.js';
+import {
+  ec2StateChangeEvent,
+  mulberry32,
+  randomUuid,
+  type Sandbox,
+  scheduledEvent,
+  startSandbox,
+} from '../sandbox/index.js';
 import { lambdaContext } from '../sandbox/lambda-context.js';
 import type { Report } from '../shared/reconcile/run.js';
 import { resetRuntime } from '../shared/runtime.js';
@@ -44,22 +51,12 @@ export async function startHarness(opts: {
     dynamo,
     sweep: () =>
       sweepHandler(
-        { 'detail-type': 'Scheduled Event', source: 'aws.events', id: randomUuid(rng), detail: {} },
+        scheduledEvent({ accountId: sb.accountId, id: randomUuid(rng) }),
         lambdaContext(sb.functionArn('sweep')),
       ) as Promise<Report>,
     stateChange: (instanceId, state) =>
       stateChangeHandler(
-        {
-          version: '0',
-          id: randomUuid(rng),
-          'detail-type': 'EC2 Instance State-change Notification',
-          source: 'aws.ec2',
-          account: sb.accountId,
-          time: new Date().toISOString(),
-          region: 'ap-northeast-1',
-          resources: [`arn:aws:ec2:ap-northeast-1:${sb.accountId}:instance/${instanceId}`],
-          detail: { 'instance-id': instanceId, state },
-        },
+        ec2StateChangeEvent({ accountId: sb.accountId, instanceId, state, id: randomUuid(rng) }),
         lambdaContext(sb.functionArn('instance-state-change')),
       ) as Promise<Report>,
     async measure(fn) {

@@ -8,8 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { linkFleet, plan } from '../shared/reconcile/plan.js';
-import type { Policy } from '../shared/reconcile/types.js';
-import { generateFleet, observationOf } from './fleet.js';
+import { BENCH_POLICY, generateFleet, observationOf } from './fleet.js';
 
 const MB = 2 ** 20;
 
@@ -53,14 +52,7 @@ async function main(): Promise<void> {
   if (!gc) throw new Error('run with node --expose-gc');
 
   const obs = observationOf(generateFleet({ size, seed }));
-  const policy: Policy = {
-    dryRun: false,
-    maxRetirePerRun: 1_000_000,
-    maxRetirePercent: 100,
-    duplicateStaleMinutes: 30,
-    imdsRemediate: false,
-    circuitBreaker: true,
-  };
+  const policy = BENCH_POLICY;
   gc();
   const rssBefore = process.memoryUsage().rss;
   const heapBefore = process.memoryUsage().heapUsed;

@@ -15,10 +15,12 @@ import { handler as stateChangeHandler } from '../functions/instance-state-chang
 import { handler as sweepHandler } from '../functions/sweep/handler.js';
 import {
   type FakeHost,
+  ec2StateChangeEvent,
   type HostMutation,
   type InstanceStateName,
   type Sandbox,
   SANDBOX_REGION,
+  scheduledEvent,
   startSandbox,
 } from '../sandbox/index.js';
 import { sleep } from '../sandbox/http.js';
@@ -126,7 +128,6 @@ class VirtualClock {
 
 type Pending = Delivery & { attempt: number };
 
-const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 function fakeHost(h: ChaosHost, createdAt: number): Partial<FakeHost> & { name: string } {
   return {
@@ -328,7 +329,7 @@ async function play(
 
   function invokeSweep(): Promise<Report> {
     const id = `sweep-${clock.now()}`;
-    const event = { 'detail-type': 'Scheduled Event', source: 'aws.events', id, detail: {} };
+    const event = scheduledEvent({ accountId: sb.accountId, id, time: new Date(clock.now()) });
     return sweepHandler(event, lambdaContext(sweepArn)) as Promise<Report>;
   }
 
@@ -397,17 +398,14 @@ async function play(
   function eventOf(d: Pending, fallbackTime: number): Ec2StateChangeEvent {
     const at = changedAt.get(`${d.instanceId}@${d.changeTick}`) ?? fallbackTime;
     const account = d.account === 'ours' ? sb.accountId : ACCOUNT_FOREIGN;
-    return {
-      version: '0',
+    return ec2StateChangeEvent({
+      accountId: account,
+      instanceId: d.instanceId,
+      state: d.state,
       id: d.eventId,
-      'detail-type': 'EC2 Instance State-change Notification',
-      source: 'aws.ec2',
-      account,
-      time: isoSeconds(at),
+      time: new Date(at),
       region: SANDBOX_REGION,
-      resources: [`arn:aws:ec2:${SANDBOX_REGION}:${account}:instance/${d.instanceId}`],
-      detail: { 'instance-id': d.instanceId, state: d.state },
-    };
+    });
   }
 
   async function deliver(d: Pending, tick: number, tickTime: number): Promise<void> {

@@ -10,6 +10,7 @@ import { FakeSts } from './sts-server.js';
 export { createStateTable, startDynamo } from './dynamodb.js';
 export * from './ec2-server.js';
 export * from './eventbridge-server.js';
+export * from './events.js';
 export * from './mackerel-server.js';
 export * from './random.js';
 export * from './sts-server.js';

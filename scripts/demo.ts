@@ -7,10 +7,15 @@
  *   npm start                  a random seed (printed)
  *   npm start -- --seed 42     the same fleet again
  */
-import { randomUUID } from 'node:crypto';
 import { lambdaContext } from '../sandbox/lambda-context.js';
 import type { Context } from 'aws-lambda';
-import { type FakeHost, type Sandbox, startSandbox } from '../sandbox/index.js';
+import {
+  ec2StateChangeEvent,
+  type FakeHost,
+  type Sandbox,
+  scheduledEvent,
+  startSandbox,
+} from '../sandbox/index.js';
 import type { ActionResult } from '../shared/reconcile/execute.js';
 import type { Report } from '../shared/reconcile/run.js';
 import { CI_SUFFIX, DNS_SUFFIX, type Fleet, seedFleet } from './fleet.js';
@@ -89,30 +94,6 @@ async function invoke(sb: Sandbox, name: string, handler: Handler, event: unknow
     throw new DemoFailure(`the ${name} handler threw: ${e instanceof Error ? `${e.name}: ${e.message}` : e}`);
   }
 }
-
-const scheduledEvent = (sb: Sandbox) => ({
-  version: '0',
-  id: randomUUID(),
-  'detail-type': 'Scheduled Event',
-  source: 'aws.events',
-  account: sb.accountId,
-  time: new Date().toISOString(),
-  region: 'ap-northeast-1',
-  resources: [`arn:aws:events:ap-northeast-1:${sb.accountId}:rule/mackerel-reconciler-sweep`],
-  detail: {},
-});
-
-const stateChangeEvent = (sb: Sandbox, instanceId: string, state: string) => ({
-  version: '0',
-  id: randomUUID(),
-  'detail-type': 'EC2 Instance State-change Notification',
-  source: 'aws.ec2',
-  account: sb.accountId,
-  time: new Date().toISOString(),
-  region: 'ap-northeast-1',
-  resources: [`arn:aws:ec2:ap-northeast-1:${sb.accountId}:instance/${instanceId}`],
-  detail: { 'instance-id': instanceId, state },
-});
 
 /** What one run changed in the fakes: its Mackerel writes, findings and check reports. */
 class Tap {
@@ -339,7 +320,7 @@ async function demo(sb: Sandbox, h: Handlers): Promise<number> {
 
   // Day 0: the store learns which instances are this account's (ownership), while they still run.
   let tap = new Tap(sb);
-  const day0 = await invoke(sb, 'sweep', h.sweep, scheduledEvent(sb));
+  const day0 = await invoke(sb, 'sweep', h.sweep, scheduledEvent({ accountId: sb.accountId }));
   runReport(
     sb,
     `Day 0 — a first sweep over ${sb.ec2.instances.size} instances / ${sb.mackerel.hosts.size} hosts (one instance was stopped overnight)`,
@@ -383,7 +364,7 @@ async function demo(sb: Sandbox, h: Handlers): Promise<number> {
   }
 
   // 2. A state-change event, delivered twice (EventBridge is at-least-once).
-  const event = stateChangeEvent(sb, t1.instanceId, 'terminated');
+  const event = ec2StateChangeEvent({ accountId: sb.accountId, instanceId: t1.instanceId, state: 'terminated' });
   tap = new Tap(sb);
   const first = await invoke(sb, 'instance-state-change', h.stateChange, event);
   runReport(sb, `EC2 state-change event: ${t1.instanceId} terminated`, first, tap);
@@ -397,12 +378,12 @@ async function demo(sb: Sandbox, h: Handlers): Promise<number> {
 
   // 3. The scheduled sweep: everything else.
   tap = new Tap(sb);
-  const sweep = await invoke(sb, 'sweep', h.sweep, scheduledEvent(sb));
+  const sweep = await invoke(sb, 'sweep', h.sweep, scheduledEvent({ accountId: sb.accountId }));
   runReport(sb, 'Scheduled sweep', sweep, tap);
 
   // 4. A converged fleet plans nothing and writes nothing.
   tap = new Tap(sb);
-  const converged = await invoke(sb, 'sweep', h.sweep, scheduledEvent(sb));
+  const converged = await invoke(sb, 'sweep', h.sweep, scheduledEvent({ accountId: sb.accountId }));
   runReport(sb, 'Second sweep — converged?', converged, tap);
   const lastWrites = tap.newWrites.length;
 

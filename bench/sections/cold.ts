@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { startSandbox } from '../../sandbox/index.js';
+import { ec2StateChangeEvent, scheduledEvent, startSandbox } from '../../sandbox/index.js';
 import { deployBuildOptions } from '../esbuild-options.js';
 import type { ColdResult } from '../results.js';
 import { median } from '../stats.js';
@@ -84,17 +84,13 @@ export async function coldBench(opts: { runs: number; seed: number }): Promise<D
     const inst = sb.ec2.addInstance({});
     sb.mackerel.addHost({ name: inst.privateDnsName, customIdentifier: `${inst.instanceId}.ec2.amazonaws.com` });
     const sampleEvents: Record<string, unknown> = {
-      sweep: { 'detail-type': 'Scheduled Event', source: 'aws.events', id: 'bench', detail: {} },
-      'instance-state-change': {
-        version: '0',
+      sweep: scheduledEvent({ accountId: sb.accountId, id: 'bench' }),
+      'instance-state-change': ec2StateChangeEvent({
+        accountId: sb.accountId,
+        instanceId: inst.instanceId,
+        state: 'running',
         id: 'bench-event',
-        'detail-type': 'EC2 Instance State-change Notification',
-        source: 'aws.ec2',
-        account: sb.accountId,
-        time: new Date().toISOString(),
-        region: 'ap-northeast-1',
-        detail: { 'instance-id': inst.instanceId, state: 'running' },
-      },
+      }),
       replay: { instanceIds: [inst.instanceId], dryRun: true },
     };
 

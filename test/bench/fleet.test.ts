@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generateFleet, observationOf } from '../../bench/fleet.js';
+import { BENCH_POLICY, generateFleet, observationOf } from '../../bench/fleet.js';
 import { plan } from '../../shared/reconcile/plan.js';
 
 const SEED = 424242;
@@ -30,14 +30,7 @@ describe('the benchmark fleet', () => {
   it('gives the planner exactly the work the sweep benchmark expects', () => {
     console.log(`seed ${SEED}`);
     const f = generateFleet({ size: 2000, seed: SEED });
-    const p = plan(observationOf(f), {
-      dryRun: false,
-      maxRetirePerRun: 1_000_000,
-      maxRetirePercent: 100,
-      duplicateStaleMinutes: 30,
-      imdsRemediate: false,
-      circuitBreaker: true,
-    });
+    const p = plan(observationOf(f), BENCH_POLICY);
     const kinds = (k: string) => p.actions.filter((a) => a.kind === k);
     expect(kinds('retire')).toHaveLength(f.expected.retirements);
     const byTarget: Record<string, number> = {};

@@ -5,14 +5,19 @@
  * bundles that load and reconcile the sandbox's fleet from a fresh Node process with the template's environment.
  */
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeInstance, type Sandbox, startSandbox } from '../../sandbox/index.js';
+import {
+  ec2StateChangeEvent,
+  type FakeInstance,
+  type Sandbox,
+  scheduledEvent,
+  startSandbox,
+} from '../../sandbox/index.js';
 import { FINDINGS_SOURCE } from '../../shared/findings/publish.js';
 import { FakeSsm } from '../../sandbox/ssm-server.js';
 import { evaluate, type Json, type JsonObject, parseCfnYaml, policyStatements, type Template } from './cfn.js';
@@ -601,7 +606,7 @@ describe('artifacts', () => {
     sb.ec2.setState(stopped.inst.instanceId, 'stopped');
     sb.ec2.setState(swept.inst.instanceId, 'terminated');
     sb.ec2.setState(replayed.inst.instanceId, 'terminated');
-    const sweepEvent = { 'detail-type': 'Scheduled Event', source: 'aws.events', id: randomUUID(), detail: {} };
+    const sweepEvent = scheduledEvent({ accountId: sb.accountId });
 
     // As deployed: DRY_RUN=true plans the retirement and writes nothing.
     const dry = await invoke('sweep', sweepEvent);
@@ -617,17 +622,11 @@ describe('artifacts', () => {
     });
 
     const live = { DRY_RUN: 'false' };
-    const stateChange = {
-      version: '0',
-      id: randomUUID(),
-      'detail-type': 'EC2 Instance State-change Notification',
-      source: 'aws.ec2',
-      account: sb.accountId,
-      time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      region: 'ap-northeast-1',
-      resources: [`arn:aws:ec2:ap-northeast-1:${sb.accountId}:instance/${stopped.inst.instanceId}`],
-      detail: { 'instance-id': stopped.inst.instanceId, state: 'stopped' },
-    };
+    const stateChange = ec2StateChangeEvent({
+      accountId: sb.accountId,
+      instanceId: stopped.inst.instanceId,
+      state: 'stopped',
+    });
     const onEvent = await invoke('instance-state-change', stateChange, live);
     expect(onEvent.status).toBe('ok');
     expect(sb.mackerel.hosts.get(stopped.hostId)?.status).toBe('poweroff');

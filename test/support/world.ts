@@ -1,10 +1,15 @@
 /** A sandbox with the real handlers wired to it, for integration tests. */
-import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { handler as stateChange } from '../../functions/instance-state-change/handler.js';
 import { handler as replay } from '../../functions/replay/handler.js';
 import { handler as sweep } from '../../functions/sweep/handler.js';
-import { type FakeInstance, type Sandbox, startSandbox } from '../../sandbox/index.js';
+import {
+  ec2StateChangeEvent,
+  type FakeInstance,
+  type Sandbox,
+  scheduledEvent,
+  startSandbox,
+} from '../../sandbox/index.js';
 import { lambdaContext } from '../../sandbox/lambda-context.js';
 import type { Report } from '../../shared/reconcile/run.js';
 import { resetRuntime } from '../../shared/runtime.js';
@@ -78,23 +83,19 @@ export async function createWorld(): Promise<World> {
       return h.id;
     },
     stateChangeEvent(instanceId, state, over = {}) {
-      return {
-        version: '0',
-        id: over.id ?? randomUUID(),
-        'detail-type': 'EC2 Instance State-change Notification',
-        source: 'aws.ec2',
-        account: over.account ?? sb.accountId,
-        time: (over.time ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-        region: 'ap-northeast-1',
-        resources: [`arn:aws:ec2:ap-northeast-1:${sb.accountId}:instance/${instanceId}`],
-        detail: { 'instance-id': instanceId, state },
-      };
+      return ec2StateChangeEvent({
+        accountId: over.account ?? sb.accountId,
+        instanceId,
+        state,
+        id: over.id,
+        time: over.time,
+      });
     },
     onStateChange: (event) =>
       stateChange(event, lambdaContext(sb.functionArn('instance-state-change'))) as Promise<Report>,
     onSweep: () =>
       sweep(
-        { 'detail-type': 'Scheduled Event', source: 'aws.events', id: randomUUID(), detail: {} },
+        scheduledEvent({ accountId: sb.accountId }),
         lambdaContext(sb.functionArn('sweep')),
       ) as Promise<Report>,
     onReplay: (payload) => replay(payload, lambdaContext(sb.functionArn('replay'))) as Promise<Report>,
