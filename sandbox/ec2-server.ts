@@ -36,6 +36,8 @@ export interface Ec2CallLogEntry {
   params: Record<string, string>;
   status: number;
   at: number;
+  /** bytes of the XML answer */
+  bytes: number;
 }
 
 export interface Ec2Fault {
@@ -214,7 +216,7 @@ export class FakeEc2 extends FakeServer {
     }
 
     await sleep(this.latencyMs);
-    this.calls.push({ action, region, params, status, at });
+    this.calls.push({ action, region, params, status, at, bytes: Buffer.byteLength(xml) });
     res.writeHead(status, { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId });
     res.end(xml);
   }

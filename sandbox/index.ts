@@ -11,6 +11,7 @@ export { createStateTable, startDynamo } from './dynamodb.js';
 export * from './ec2-server.js';
 export * from './eventbridge-server.js';
 export * from './events.js';
+export * from './host-meta.js';
 export * from './mackerel-server.js';
 export * from './random.js';
 export * from './sts-server.js';
@@ -37,14 +38,21 @@ export interface Sandbox {
 }
 
 export async function startSandbox(
-  opts: { latencyMs?: number; seed?: number; tableName?: string; regions?: string[] } = {},
+  opts: {
+    latencyMs?: number;
+    seed?: number;
+    tableName?: string;
+    regions?: string[];
+    /** hosts added without a `meta` get an agent's realistic meta (opt-in: tests rely on `{}`) */
+    realisticMeta?: boolean;
+  } = {},
 ): Promise<Sandbox> {
   const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
   const latencyMs = opts.latencyMs ?? 0;
   const tableName = opts.tableName ?? DEFAULT_TABLE_NAME;
   const regions = opts.regions ?? [SANDBOX_REGION];
   // One stream per fake, so adding a call to one does not reshuffle the others.
-  const mackerel = new FakeMackerel({ latencyMs, rng: mulberry32(seed) });
+  const mackerel = new FakeMackerel({ latencyMs, rng: mulberry32(seed), realisticMeta: opts.realisticMeta ?? false });
   const ec2 = new FakeEc2({ latencyMs, rng: mulberry32(seed ^ 0x5bd1e995) });
   const eventBridge = new FakeEventBridge({ latencyMs, rng: mulberry32(seed ^ 0x27d4eb2f) });
   const sts = new FakeSts({ accountId: ec2.accountId, latencyMs, rng: mulberry32(seed ^ 0x165667b1) });

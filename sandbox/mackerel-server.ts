@@ -2,7 +2,9 @@
 // the host list defaults to working+standby, retired hosts are hidden from the list but readable by id, the bulk
 // endpoints cap at 30 ids and fail atomically, and errors are always `{"error":{"message":…}}`.
 // Sandbox-only limit: `GET /api/v0/tsdb/latest` accepts at most 100 hostIds (the real API has a URL-length limit).
+// Host lists are written as they are serialised: 100,000 agents' meta is ~500 MB of JSON, near V8's longest string.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { agentHostMeta, seedOf } from './host-meta.js';
 import { FakeServer, FaultBudget, readBody, sleep } from './http.js';
 import { BASE62, randomChars } from './random.js';
 
@@ -38,8 +40,12 @@ export interface CallLogEntry {
   status: number;
   /** epoch ms when the request arrived */
   at: number;
+  /** bytes of the response body written to the client (what the client read from Mackerel) */
+  bytes: number;
   /** the answer was an injected fault: the request never reached the API */
   fault?: true;
+  /** the client went away before the whole body was written (e.g. it timed out) */
+  aborted?: true;
 }
 
 /** One change made to a host, recorded as it happens (bulk calls record one per host). */
@@ -80,6 +86,46 @@ const FAULT_MESSAGES: Record<FaultRule['status'], string> = {
   503: 'Service Unavailable',
 };
 
+/**
+ * Writes JSON pieces in chunks, waiting while the socket is full; stops early when the client goes away. `log` is
+ * called with the body's byte count right before the end is written.
+ */
+async function writePieces(
+  res: ServerResponse,
+  pieces: readonly string[],
+  log: (bytes: number, aborted: boolean) => void,
+): Promise<void> {
+  let bytes = 0;
+  let pending = '';
+  const gone = () => res.destroyed || res.writableEnded;
+  for (const piece of pieces) {
+    pending += piece;
+    if (pending.length < WRITE_CHUNK_CHARS) continue;
+    const chunk = Buffer.from(pending, 'utf8');
+    pending = '';
+    if (gone()) break;
+    bytes += chunk.length;
+    if (!res.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+    }
+  }
+  if (gone()) {
+    log(bytes, true);
+    return;
+  }
+  const last = Buffer.from(pending, 'utf8');
+  log(bytes + last.length, false);
+  res.end(last);
+}
+
 class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -91,9 +137,22 @@ class ApiError extends Error {
 
 interface Answer {
   status: number;
+  /** a value to serialise, or JSON text produced piece by piece */
   body: unknown;
   headers?: Record<string, string>;
 }
+
+/**
+ * A body that is already JSON, in pieces written one chunk at a time rather than joined into one string first.
+ * The pieces are made when the request arrives (what it answers is the state then); with cached meta text they
+ * are cheap to hold (V8 concatenates long strings by reference).
+ */
+class JsonPieces {
+  constructor(readonly pieces: readonly string[]) {}
+}
+
+/** Pieces are gathered into writes of about this size. */
+const WRITE_CHUNK_CHARS = 256 * 1024;
 
 const ok = (body: unknown): Answer => ({ status: 200, body });
 const success = (): Answer => ok({ success: true });
@@ -135,11 +194,17 @@ export class FakeMackerel extends FakeServer {
   private readonly metrics = new Map<string, Map<string, { time: number; value: number }>>();
   private faults: { rule: FaultRule; budget: FaultBudget }[] = [];
 
-  constructor(opts: { apiKey?: string; latencyMs?: number; rng?: () => number } = {}) {
+  /** addHost without a `meta` gives the host an agent's realistic meta (host-meta.ts) instead of `{}` */
+  private readonly realisticMeta: boolean;
+  /** JSON of frozen meta objects (host-meta.ts deep-freezes what it makes): a list re-serialises only what can change */
+  private readonly metaText = new WeakMap<object, string>();
+
+  constructor(opts: { apiKey?: string; latencyMs?: number; rng?: () => number; realisticMeta?: boolean } = {}) {
     super();
     this.apiKey = opts.apiKey ?? 'sandbox-api-key';
     this.latencyMs = opts.latencyMs ?? 0;
     this.rng = opts.rng ?? Math.random;
+    this.realisticMeta = opts.realisticMeta ?? false;
   }
 
   addHost(h: Partial<FakeHost> & { name: string }): FakeHost {
@@ -162,8 +227,21 @@ export class FakeMackerel extends FakeServer {
       ...h,
       id,
     };
+    if (h.meta === undefined && this.realisticMeta) host.meta = this.agentMetaFor(host);
     this.hosts.set(id, host);
     return host;
+  }
+
+  /** The meta an agent on this host's instance would register (no `cloud` without a customIdentifier). */
+  private agentMetaFor(h: FakeHost): FakeHost['meta'] {
+    const ci = /^(i-[0-9a-f]+)\.ec2\.amazonaws\.com$/i.exec(h.customIdentifier ?? '');
+    const ip = h.interfaces?.[0]?.ipAddress ?? /^ip-(\d+)-(\d+)-(\d+)-(\d+)/.exec(h.name)?.slice(1).join('.') ?? '10.0.0.10';
+    const dns = h.name.includes('.') ? h.name : `ip-${ip.replace(/\./g, '-')}.ap-northeast-1.compute.internal`;
+    return agentHostMeta({
+      seed: seedOf(h.id),
+      instance: { instanceId: ci?.[1] ?? h.id, privateIpAddress: ip, privateDnsName: dns },
+      imds: ci !== null,
+    }) as unknown as FakeHost['meta'];
   }
 
   setLatestMetric(hostId: string, name: string, time: number, value: number): void {
@@ -241,17 +319,27 @@ export class FakeMackerel extends FakeServer {
     }
 
     await sleep(this.latencyMs);
-    this.calls.push({
-      method,
-      path: url.pathname,
-      query,
-      body,
-      status: answer.status,
-      at,
-      ...(fault ? { fault: true as const } : {}),
-    });
+    // The call is logged before its last byte is written, so a client that has the answer finds it in the log.
+    const log = (bytes: number, aborted: boolean) =>
+      this.calls.push({
+        method,
+        path: url.pathname,
+        query,
+        body,
+        status: answer.status,
+        at,
+        bytes,
+        ...(fault ? { fault: true as const } : {}),
+        ...(aborted ? { aborted: true as const } : {}),
+      });
     res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', ...answer.headers });
-    res.end(JSON.stringify(answer.body));
+    if (answer.body instanceof JsonPieces) {
+      await writePieces(res, answer.body.pieces, log);
+      return;
+    }
+    const text = JSON.stringify(answer.body);
+    log(Buffer.byteLength(text), false);
+    res.end(text);
   }
 
   private route(method: string, pathname: string, query: Record<string, string[]>, body: unknown): Answer {
@@ -271,7 +359,7 @@ export class FakeMackerel extends FakeServer {
       if (n === 1 && method === 'GET') return this.listHosts(query);
       if (n === 2 && method === 'POST' && a === 'bulk-retire') return this.bulkRetire(body);
       if (n === 2 && method === 'POST' && a === 'bulk-update-statuses') return this.bulkUpdateStatuses(body);
-      if (n === 2 && method === 'GET' && a !== undefined) return ok({ host: this.view(this.anyHost(a)) });
+      if (n === 2 && method === 'GET' && a !== undefined) return this.oneHost(this.anyHost(a));
       if (n === 3 && method === 'POST' && a !== undefined && b === 'retire') return this.retire(a);
       if (n === 3 && method === 'POST' && a !== undefined && b === 'status') {
         return this.updateStatus(a, body);
@@ -296,9 +384,27 @@ export class FakeMackerel extends FakeServer {
     this.onMutation?.(entry);
   }
 
-  private view(h: FakeHost): Omit<FakeHost, 'retiredAt'> {
-    const { retiredAt: _retiredAt, ...rest } = structuredClone(h);
-    return rest;
+  /** The host as the API serves it (no retiredAt), as JSON. */
+  private hostJson(h: FakeHost): string {
+    const { retiredAt: _retiredAt, meta, ...rest } = h;
+    const head = JSON.stringify(rest);
+    if (meta === undefined) return head;
+    return `${head === '{}' ? '{' : `${head.slice(0, -1)},`}"meta":${this.metaJson(meta)}}`;
+  }
+
+  private metaJson(meta: unknown): string {
+    if (typeof meta !== 'object' || meta === null || !Object.isFrozen(meta)) return JSON.stringify(meta);
+    let text = this.metaText.get(meta);
+    if (text === undefined) {
+      text = JSON.stringify(meta);
+      this.metaText.set(meta, text);
+    }
+    return text;
+  }
+
+  /** `{"host": …}` */
+  private oneHost(h: FakeHost): Answer {
+    return ok(new JsonPieces(['{"host":', this.hostJson(h), '}']));
   }
 
   /** Any host by id, retired ones included (as `GET /api/v0/hosts/<id>` does). */
@@ -331,7 +437,10 @@ export class FakeMackerel extends FakeServer {
         (service === undefined || h.roles[service] !== undefined) &&
         (roles.length === 0 || roles.some((r) => h.roles[service as string]?.includes(r))),
     );
-    return ok({ hosts: hosts.map((h) => this.view(h)) });
+    const pieces = ['{"hosts":['];
+    hosts.forEach((h, i) => pieces.push(i === 0 ? this.hostJson(h) : `,${this.hostJson(h)}`));
+    pieces.push(']}');
+    return ok(new JsonPieces(pieces));
   }
 
   private hostByCustomIdentifier(ci: string, query: Record<string, string[]>): Answer {
@@ -340,7 +449,7 @@ export class FakeMackerel extends FakeServer {
       x !== undefined && (insensitive ? x.toLowerCase() === ci.toLowerCase() : x === ci);
     const h = [...this.hosts.values()].find((x) => !x.isRetired && same(x.customIdentifier));
     if (h === undefined) throw new ApiError(404, 'Host Not Found.');
-    return ok({ host: this.view(h) });
+    return this.oneHost(h);
   }
 
   private retire(id: string): Answer {

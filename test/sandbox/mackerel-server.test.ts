@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { agentHostMeta, agentInterfaces, oddHosts } from '../../sandbox/host-meta.js';
 import { FakeMackerel } from '../../sandbox/mackerel-server.js';
 import { mulberry32 } from '../../sandbox/random.js';
 
@@ -41,6 +42,7 @@ async function api(
 }
 
 const now = () => Math.floor(Date.now() / 1000);
+type FakeHostMeta = ReturnType<FakeMackerel['addHost']>['meta'];
 
 describe('FakeMackerel', () => {
   it('binds to 127.0.0.1 on a random port', () => {
@@ -399,5 +401,64 @@ describe('FakeMackerel', () => {
     const a = new FakeMackerel({ rng: mulberry32(7) });
     const b = new FakeMackerel({ rng: mulberry32(7) });
     expect(a.addHost({ name: 'x' }).id).toBe(b.addHost({ name: 'x' }).id);
+  });
+
+  it('logs the bytes of every answer: what the client read', async () => {
+    const h = mackerel.addHost({ name: 'h' });
+    const res = await fetch(`${mackerel.url}/api/v0/hosts/${h.id}`, { headers: { 'X-Api-Key': mackerel.apiKey } });
+    const text = await res.text();
+    const missing = await fetch(`${mackerel.url}/api/v0/hosts/nope`, { headers: { 'X-Api-Key': mackerel.apiKey } });
+    const error = await missing.text();
+    expect(mackerel.calls.map((c) => [c.status, c.bytes])).toEqual([
+      [200, Buffer.byteLength(text)],
+      [404, Buffer.byteLength(error)],
+    ]);
+  });
+
+  it('serves a long list of realistic hosts in pieces, whole and byte for byte, meta unchanged', async () => {
+    const hosts = Array.from({ length: 300 }, (_, i) => {
+      const ip = `10.1.${i >> 8}.${(i & 255) + 1}`;
+      const instance = {
+        instanceId: `i-0${String(i).padStart(16, '0')}`,
+        privateIpAddress: ip,
+        privateDnsName: `ip-${ip.replace(/\./g, '-')}.ap-northeast-1.compute.internal`,
+      };
+      return mackerel.addHost({
+        name: instance.privateDnsName,
+        customIdentifier: `${instance.instanceId}.ec2.amazonaws.com`,
+        meta: agentHostMeta({ seed: i, instance }) as unknown as FakeHostMeta,
+        interfaces: agentInterfaces({ seed: i, instance }),
+      });
+    });
+    const res = await fetch(`${mackerel.url}/api/v0/hosts`, { headers: { 'X-Api-Key': mackerel.apiKey } });
+    const text = await res.text();
+    const json = JSON.parse(text);
+    expect(json.hosts).toHaveLength(300);
+    expect(json.hosts[299].meta).toEqual(hosts[299]?.meta);
+    expect(json.hosts[0].interfaces).toEqual(hosts[0]?.interfaces);
+    expect(Buffer.byteLength(text)).toBeGreaterThan(300 * 4096);
+    expect(mackerel.calls.at(-1)?.bytes).toBe(Buffer.byteLength(text));
+    // a change after the first answer shows in the next one (the cached meta text is only the meta's)
+    hosts[0]!.status = 'standby';
+    const again = await api('GET', '/api/v0/hosts?status=standby');
+    expect(again.json.hosts.map((h: { id: string }) => h.id)).toEqual([hosts[0]?.id]);
+  });
+
+  it('serves what odd hosts really carry: meta "" or a field nobody knows', async () => {
+    for (const o of oddHosts({ seed: SEED, nowS: now(), malformed: true })) mackerel.addHost(o.host);
+    const { json } = await api('GET', '/api/v0/hosts?status=working&status=standby&status=maintenance');
+    const byName = new Map(json.hosts.map((h: { name: string }) => [h.name, h]));
+    expect(byName.get('legacy-db-01')).toMatchObject({ meta: '' });
+    expect(byName.get('ops-nas-01')).toMatchObject({ interfaces: null });
+    expect(byName.get('kiosk-lobby')).toMatchObject({ futureField: { since: '2030' } });
+    expect(byName.get('legacy-web-02')).toMatchObject({ meta: { cloud: 'ec2' } });
+  });
+
+  it('gives hosts added without meta an agent\'s meta only when asked to', () => {
+    const realistic = new FakeMackerel({ rng: mulberry32(SEED), realisticMeta: true });
+    const h = realistic.addHost({ name: 'ip-10-0-1-23.ap-northeast-1.compute.internal', customIdentifier: 'i-0123456789abcdef0.ec2.amazonaws.com' });
+    expect(h.meta.cloud?.metadata).toMatchObject({ 'instance-id': 'i-0123456789abcdef0', 'local-ipv4': '10.0.1.23' });
+    expect(Array.isArray(h.meta.cpu)).toBe(true);
+    expect(mackerel.addHost({ name: 'plain' }).meta).toEqual({});
   });
 });
