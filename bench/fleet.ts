@@ -4,16 +4,20 @@
  * in process (10,000 hosts through HTTP one by one would take minutes) and builds the planner's Observation
  * directly, so the sweep, the naive loop and the planner all measure the same fleet.
  *
+ * Every host carries the meta mackerel-agent really registers (sandbox/host-meta.ts, 4–6 KB of JSON a host), and a
+ * few odd hosts of the kind real organisations keep sit beside the fleet, linked to nothing (`Fleet.odd`).
+ *
  * Drift, as fractions of N (10,000 → 500 / 150 / 150 / 50, the issue's numbers):
  *   terminate 5 %    running → terminated; its host must be retired
  *   stop      1.5 %  running → stopped; its host (working or standby) goes poweroff
  *   restore   1.5 %  stopped at day 0 (the first sweep powered its host off and kept a memo) → running again
  *   duplicate 0.5 %  running; mackerel-agent registered a second, plain host (no IMDS) that still reports
  */
-import type { FakeEc2, FakeMackerel, HostStatus } from '../sandbox/index.js';
+import { agentHostMeta, agentInterfaces, type OddHost, oddHosts, seedOf } from '../sandbox/host-meta.js';
+import type { FakeEc2, FakeHost, FakeMackerel, HostStatus } from '../sandbox/index.js';
 import { BASE62, HEX, mulberry32, randomChars, randomInt, shuffle } from '../sandbox/random.js';
 import type { Instance, InstanceState } from '../shared/ec2/instance.js';
-import type { Host } from '../shared/mackerel/schemas.js';
+import { Host } from '../shared/mackerel/schemas.js';
 import type { InstanceRecord, Observation, Policy, RestoreMemo } from '../shared/reconcile/types.js';
 
 export const FLEET_REGION = 'ap-northeast-1';
@@ -81,8 +85,16 @@ export interface Fleet {
   region: string;
   instances: FleetInstance[];
   hosts: FleetHost[];
+  /** old and odd hosts beside the fleet, linked to no instance: nothing may touch them */
+  odd: OddHost[];
   expected: ExpectedWork;
 }
+
+/**
+ * Whether the fleets carry the malformed odd hosts too (`meta: ""`, a `meta.cloud` that is not an object). They
+ * stay out until the reconciler quarantines such a host instead of failing the run on it.
+ */
+export const MALFORMED_ODD_HOSTS = false;
 
 const ROLES: Record<string, string[]>[] = [
   { shop: ['web'] },
@@ -190,6 +202,7 @@ export function generateFleet(opts: { size: number; seed: number; nowS?: number 
     region: FLEET_REGION,
     instances,
     hosts,
+    odd: oddHosts({ seed, nowS, malformed: MALFORMED_ODD_HOSTS }),
     expected: {
       retirements,
       statusChanges,
@@ -200,34 +213,22 @@ export function generateFleet(opts: { size: number; seed: number; nowS?: number 
   };
 }
 
-function fakeHost(f: FleetHost, inst: FleetInstance, status: HostStatus) {
-  const itf = [
-    { name: 'eth0', ipAddress: inst.privateIpAddress, ipv4Addresses: [`${inst.privateIpAddress}/20`] },
-  ];
-  if (f.kind === 'agent-dup') {
-    return {
-      id: f.id,
-      name: f.name,
-      roles: f.roles,
-      createdAt: f.createdAt,
-      status,
-      meta: { 'agent-version': '0.84.1' },
-      interfaces: itf,
-    };
-  }
-  return {
-    id: f.id,
-    name: f.name,
-    customIdentifier: `${inst.instanceId}.ec2.amazonaws.com`,
-    roles: f.roles,
-    createdAt: f.createdAt,
-    status,
-    meta: {
-      'agent-version': '0.84.1',
-      cloud: { provider: 'ec2', metadata: { 'instance-id': inst.instanceId, 'instance-type': 't3.medium' } },
-    },
-    interfaces: itf,
-  };
+/**
+ * The host as mackerel-agent registered it: the integration host with IMDS (customIdentifier and `meta.cloud`), the
+ * duplicate without (no cloud). Meta and interfaces follow the fleet's seed and the host, not the order of making.
+ */
+function fakeHost(fleet: Pick<Fleet, 'seed'>, f: FleetHost, inst: FleetInstance, status: HostStatus) {
+  const seed = seedOf(fleet.seed, f.id);
+  const agent = { seed, instance: inst };
+  // host-meta's types are the agent's; FakeHost's meta type only names the fields the reconciler reads
+  const meta = agentHostMeta({ ...agent, imds: f.kind === 'integration' }) as unknown as FakeHost['meta'];
+  const common = { id: f.id, name: f.name, roles: f.roles, createdAt: f.createdAt, status, meta, interfaces: agentInterfaces(agent) };
+  if (f.kind === 'agent-dup') return common;
+  return { ...common, customIdentifier: `${inst.instanceId}.ec2.amazonaws.com` };
+}
+
+function addOddHosts(fleet: Fleet, mackerel: FakeMackerel): void {
+  for (const o of fleet.odd) mackerel.addHost(o.host);
 }
 
 type Fakes = { mackerel: FakeMackerel; ec2: FakeEc2 };
@@ -252,8 +253,9 @@ export function seedDay0(fleet: Fleet, fakes: Fakes): void {
   const byId = new Map(fleet.instances.map((i) => [i.instanceId, i]));
   for (const h of fleet.hosts) {
     if (h.kind !== 'integration') continue;
-    fakes.mackerel.addHost(fakeHost(h, byId.get(h.instanceId) as FleetInstance, h.day0Status));
+    fakes.mackerel.addHost(fakeHost(fleet, h, byId.get(h.instanceId) as FleetInstance, h.day0Status));
   }
+  addOddHosts(fleet, fakes.mackerel);
 }
 
 /** Day 0 → now, in the fakes: the state changes and the duplicates' arrival. */
@@ -262,7 +264,7 @@ export function applyDrift(fleet: Fleet, fakes: Fakes): void {
   for (const i of fleet.instances) if (i.day0 !== i.now) fakes.ec2.setState(i.instanceId, i.now);
   for (const h of fleet.hosts) {
     if (h.kind === 'agent-dup') {
-      fakes.mackerel.addHost(fakeHost(h, byId.get(h.instanceId) as FleetInstance, h.day0Status));
+      fakes.mackerel.addHost(fakeHost(fleet, h, byId.get(h.instanceId) as FleetInstance, h.day0Status));
     }
     if (h.lastMetricAt !== undefined) fakes.mackerel.setLatestMetric(h.id, 'loadavg5', h.lastMetricAt, 0.4);
   }
@@ -275,10 +277,14 @@ export function seedNow(fleet: Fleet, fakes: Fakes): void {
   for (const h of fleet.hosts) {
     const inst = byId.get(h.instanceId) as FleetInstance;
     const status = inst.day0 === 'stopped' && h.kind === 'integration' ? 'poweroff' : h.day0Status;
-    fakes.mackerel.addHost(fakeHost(h, inst, status));
+    fakes.mackerel.addHost(fakeHost(fleet, h, inst, status));
     if (h.lastMetricAt !== undefined) fakes.mackerel.setLatestMetric(h.id, 'loadavg5', h.lastMetricAt, 0.4);
   }
+  addOddHosts(fleet, fakes.mackerel);
 }
+
+/** A host as the client hands it on: parsed from the JSON the API served, so that it holds what production holds. */
+const asServed = (h: object): Host => Host.parse(JSON.parse(JSON.stringify({ memo: '', isRetired: false, size: 'standard', ...h })));
 
 /**
  * The planner's input for the sweep after the drift, built without I/O: the observation `observeFleet` would
@@ -331,10 +337,10 @@ export function observationOf(fleet: Fleet, accountId = '123456789012'): Observa
       if (i.day0 === 'stopped' && h.kind === 'integration') {
         restores.push({ instanceId: i.instanceId, hostId: h.id, status: h.day0Status, setAt: day0S });
       }
-      const f = fakeHost(h, i, status);
-      hosts.push({ ...f, memo: '', isRetired: false, displayName: null, customIdentifier: f.customIdentifier ?? null });
+      hosts.push(asServed(fakeHost(fleet, h, i, status)));
     }
   }
+  for (const o of fleet.odd) if (!o.malformed) hosts.push(asServed(o.host));
   const latestMetricTime: Record<string, number> = {};
   for (const h of fleet.hosts) if (h.lastMetricAt !== undefined) latestMetricTime[h.id] = h.lastMetricAt;
   return {

@@ -126,6 +126,9 @@ export function naiveTables(n: NaiveResult, s: SweepResult | undefined): Table[]
   }
   notes.push(
     `the naive loop: 1 host list, then per host naming an instance 1 DescribeInstances (that one id) and, when terminated, 1 POST /hosts/<id>/retire; it retired ${int(n.retired)} hosts`,
+    ...(n.retiredForeign
+      ? [`${int(n.retiredForeign)} of them not the fleet's: a host of another account's instance, which this account's EC2 does not know (the sweep's ownership check leaves it alone)`]
+      : []),
     'it does less than the sweep: no stopped instances, no duplicates, no findings, no ownership check, no re-check before retiring, no ledger',
     ...problemNotes(n.problems),
   );

@@ -49,6 +49,8 @@ export const NaiveResult = z.object({
   fleet: z.object({ instances: z.number(), hosts: z.number() }),
   calls: z.object({ mackerel: Counts, ec2: Counts, total: z.number() }),
   retired: z.number(),
+  /** of `retired`: hosts that are not the fleet's (another account's instance, unknown to this EC2) */
+  retiredForeign: z.number().optional(),
   wallMs: z.number(),
 });
 export type NaiveResult = z.infer<typeof NaiveResult>;

@@ -150,6 +150,7 @@ function hostsTable(sb: Sandbox, fleet: Fleet): void {
     let ec2 = '?';
     if (inst) ec2 = inst.state + (inst.httpEndpoint === 'disabled' ? ', IMDS off' : '');
     else if (f?.instanceId === fleet.foreignInstanceId) ec2 = 'not ours';
+    else if (f?.instanceId === '') ec2 = '-';
     else if (f) ec2 = 'gone';
     return [
       h.id,
@@ -157,7 +158,7 @@ function hostsTable(sb: Sandbox, fleet: Fleet): void {
       h.isRetired ? 'RETIRED' : h.status,
       h.customIdentifier ? h.customIdentifier.replace(CI_SUFFIX, '…') : '-',
       rolesOf(h),
-      f?.instanceId ?? '-',
+      f?.instanceId || '-',
       ec2,
       f?.note ?? '',
     ];

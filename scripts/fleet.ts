@@ -5,15 +5,19 @@
  * production does. Every host carries a note saying what the reconciler should do with it, so the demo can check.
  */
 import {
+  agentHostMeta,
+  agentInterfaces,
   type FakeEc2,
   type FakeHost,
   type FakeInstance,
   type FakeMackerel,
   type HostStatus,
   mulberry32,
+  oddHosts,
   pick,
   randomInt,
   SANDBOX_REGION,
+  seedOf,
 } from '../sandbox/index.js';
 
 const MINUTE = 60;
@@ -35,7 +39,7 @@ export interface Expectation {
 
 export interface FleetHost {
   hostId: string;
-  /** the instance this host really belongs to (the demo knows; the reconciler has to work it out) */
+  /** the instance this host really belongs to (the demo knows; the reconciler has to work it out); '' for none */
   instanceId: string;
   /** one line for the tables: the drift this host shows */
   note: string;
@@ -79,7 +83,11 @@ const SERVICES: { service: string; roles: string[]; weight: number }[] = [
   { service: 'ops', roles: ['bastion'], weight: 1 },
   { service: 'payments', roles: ['api'], weight: 2 },
 ];
-const AGENT_VERSION = '0.84.1';
+/**
+ * Whether the demo seeds the malformed odd hosts too (`meta: ""`, a `meta.cloud` that is not an object). They stay
+ * out until the reconciler quarantines such a host instead of failing the run on it.
+ */
+export const MALFORMED_ODD_HOSTS = false;
 
 export function seedFleet(
   fakes: { mackerel: FakeMackerel; ec2: FakeEc2 },
@@ -108,6 +116,13 @@ export function seedFleet(
 
   const launchedAt = (i: FakeInstance) => Math.floor(i.launchTime.getTime() / 1000);
 
+  /** What mackerel-agent registers on the instance (sandbox/host-meta.ts); without IMDS, no `meta.cloud`. */
+  const agent = (inst: Pick<FakeInstance, 'instanceId' | 'privateIpAddress' | 'privateDnsName'>, imds: boolean) => {
+    const a = { seed: seedOf(opts.seed, inst.instanceId, imds ? 'imds' : 'plain'), instance: inst };
+    // host-meta's types are the agent's; FakeHost's meta type only names the fields the reconciler reads
+    return { meta: agentHostMeta({ ...a, imds }) as unknown as FakeHost['meta'], interfaces: agentInterfaces(a) };
+  };
+
   /** The host the agent (with IMDS) or the AWS integration registers: linked by customIdentifier. */
   const integrationHost = (
     inst: FakeInstance,
@@ -122,16 +137,7 @@ export function seedFleet(
       roles,
       // the agent registers a minute or few after boot
       createdAt: launchedAt(inst) + randomInt(rng, 40, 300),
-      meta: {
-        'agent-version': AGENT_VERSION,
-        cloud: {
-          provider: 'ec2',
-          metadata: { 'instance-id': inst.instanceId, 'instance-type': 't3.medium' },
-        },
-      },
-      interfaces: [
-        { name: 'eth0', ipAddress: inst.privateIpAddress, ipv4Addresses: [`${inst.privateIpAddress}/20`] },
-      ],
+      ...agent(inst, true),
       ...over,
     });
     hosts.set(h.id, { hostId: h.id, instanceId: inst.instanceId, note, expect });
@@ -153,10 +159,7 @@ export function seedFleet(
       name: spec.name,
       roles: spec.roles,
       createdAt: spec.createdAt,
-      meta: { 'agent-version': AGENT_VERSION },
-      interfaces: [
-        { name: 'eth0', ipAddress: inst.privateIpAddress, ipv4Addresses: [`${inst.privateIpAddress}/20`] },
-      ],
+      ...agent(inst, false),
     });
     hosts.set(h.id, { hostId: h.id, instanceId: inst.instanceId, note: spec.note, expect: spec.expect });
     return h;
@@ -219,16 +222,13 @@ export function seedFleet(
 
   // Another AWS account's instance, registered in the same Mackerel organisation.
   const foreignInstanceId = `i-0${Array.from({ length: 16 }, () => pick(rng, [...'0123456789abcdef'])).join('')}`;
+  const foreignName = 'ip-172-31-8-14.us-west-2.compute.internal';
   const foreignHost = mackerel.addHost({
-    name: 'ip-172-31-8-14.us-west-2.compute.internal',
+    name: foreignName,
     customIdentifier: `${foreignInstanceId}${CI_SUFFIX}`,
     roles: { analytics: ['etl'] },
     createdAt: nowS - 40 * DAY,
-    meta: {
-      'agent-version': AGENT_VERSION,
-      cloud: { provider: 'ec2', metadata: { 'instance-id': foreignInstanceId } },
-    },
-    interfaces: [{ name: 'eth0', ipAddress: '172.31.8.14' }],
+    ...agent({ instanceId: foreignInstanceId, privateIpAddress: '172.31.8.14', privateDnsName: foreignName }, true),
   });
   reports(foreignHost.id, 45);
   hosts.set(foreignHost.id, {
@@ -237,6 +237,17 @@ export function seedFleet(
     note: 'foreign account',
     expect: { retired: false, status: 'working' },
   });
+
+  // Old and odd hosts real organisations keep, linked to nothing here: left alone.
+  for (const o of oddHosts({ seed: opts.seed, nowS, malformed: MALFORMED_ODD_HOSTS })) {
+    const h = mackerel.addHost(o.host);
+    hosts.set(h.id, {
+      hostId: h.id,
+      instanceId: '',
+      note: `odd: ${o.note}`,
+      expect: { retired: false, status: h.status },
+    });
+  }
 
   const cast: Cast = {
     terminated: [t0.inst, t1.inst, t2.inst],

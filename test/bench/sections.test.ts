@@ -31,9 +31,11 @@ describe('benchmark sections (small fleets, no latency)', () => {
     const data = await naiveBench({ size: 300, seed: SEED, latencyMs: 0 });
 
     expect(data.problems).toEqual([]);
-    expect(data.retired).toBe(15);
-    expect(data.calls.ec2).toEqual({ DescribeInstances: 300 });
-    expect(data.calls.mackerel).toEqual({ 'GET /api/v0/hosts': 1, 'POST /api/v0/hosts/:id/retire': 15 });
+    // 15 terminated, plus the odd 2016 host of another account's instance, which EC2 here does not know
+    expect(data.retired).toBe(16);
+    expect(data.retiredForeign).toBe(1);
+    expect(data.calls.ec2).toEqual({ DescribeInstances: 301 });
+    expect(data.calls.mackerel).toEqual({ 'GET /api/v0/hosts': 1, 'POST /api/v0/hosts/:id/retire': 16 });
   });
 
   it('event: each terminated or stopped event performs its one action, and its calls are counted per event', async () => {
