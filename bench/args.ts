@@ -1,12 +1,12 @@
-/** `npm run bench -- [--only sweep,naive,planner,event,cold] [--quick] [--write] [--seed N] [--latency MS]` */
+/** `npm run bench -- [--only sweep,naive,planner,event,sweep-scale,cold] [--quick] [--write] [--seed N] [--latency MS]` */
 
-export const SECTIONS = ['sweep', 'naive', 'planner', 'event', 'cold'] as const;
+export const SECTIONS = ['sweep', 'naive', 'planner', 'event', 'sweep-scale', 'cold'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchArgs {
   sections: Section[];
   quick: boolean;
-  /** regenerate the figures of BENCHMARKS.md from results.json afterwards */
+  /** record the figures in the tracked bench/results.json and regenerate BENCHMARKS.md from it */
   write: boolean;
   seed: number;
   /** injected into every fake API call (Mackerel, EC2, EventBridge) */
@@ -21,7 +21,8 @@ export class UsageError extends Error {
 export const USAGE = `usage: npm run bench -- [options]
   --only LIST     sections to run, comma separated: ${SECTIONS.join(',')} (default: all)
   --quick         smaller fleets and fewer repetitions (a smoke run, not figures to publish)
-  --write         regenerate the figures section of BENCHMARKS.md from bench/results.json
+  --write         record the figures in bench/results.json (tracked) and regenerate BENCHMARKS.md from it;
+                  without it they go to bench/.last-results.json (ignored by git) and nothing tracked changes
   --seed N        fleet seed (default 20251121; printed either way)
   --latency MS    latency injected into every fake API call (default 20)`;
 

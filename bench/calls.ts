@@ -15,6 +15,8 @@ export interface CallCounts {
   eventBridge: { PutEvents: number; entries: number };
   /** by operation (GetItem, PutItem, Query, Scan, …) */
   dynamodb: Record<string, number>;
+  /** response bytes the code under test read, from the fakes' call logs */
+  bytes: { mackerel: number; ec2: number };
 }
 
 export interface Mark {
@@ -47,9 +49,21 @@ export function mark(sb: Sandbox, dynamo: DynamoCounter): Mark {
 
 /** The calls made since `from`. */
 export function countSince(sb: Sandbox, dynamo: DynamoCounter, from: Mark): CallCounts {
-  const out: CallCounts = { mackerel: {}, ec2: {}, eventBridge: { PutEvents: 0, entries: 0 }, dynamodb: {} };
-  for (const c of sb.mackerel.calls.slice(from.mackerel)) bump(out.mackerel, mackerelRoute(c.method, c.path));
-  for (const c of sb.ec2.calls.slice(from.ec2)) bump(out.ec2, c.action);
+  const out: CallCounts = {
+    mackerel: {},
+    ec2: {},
+    eventBridge: { PutEvents: 0, entries: 0 },
+    dynamodb: {},
+    bytes: { mackerel: 0, ec2: 0 },
+  };
+  for (const c of sb.mackerel.calls.slice(from.mackerel)) {
+    bump(out.mackerel, mackerelRoute(c.method, c.path));
+    out.bytes.mackerel += c.bytes;
+  }
+  for (const c of sb.ec2.calls.slice(from.ec2)) {
+    bump(out.ec2, c.action);
+    out.bytes.ec2 += c.bytes;
+  }
   for (const c of sb.eventBridge.calls.slice(from.eventBridge)) {
     out.eventBridge.PutEvents++;
     out.eventBridge.entries += c.entries;

@@ -1,7 +1,9 @@
 /**
  * A sandbox with the real Lambda handlers wired to it, for the benchmarks: fake Mackerel, fake EC2 and the
  * PutEvents recorder answer after a fixed latency; DynamoDB (dynalite) is reached through the counting proxy
- * and is not slowed down. Handler logs are quieted by bench/quiet.ts, which main.ts imports first.
+ * and is not slowed down. Handler logs are quieted by bench/quiet.ts, which main.ts imports first. The handlers run
+ * in this process (`sweep`, `stateChange`) or in a child process of their own (`reconciler`), whose peak memory is
+ * then the code under test's alone.
  */
 import { handler as stateChangeHandler } from '../functions/instance-state-change/handler.js';
 import { handler as sweepHandler } from '../functions/sweep/handler.js';
@@ -17,6 +19,7 @@ import { lambdaContext } from '../sandbox/lambda-context.js';
 import type { Report } from '../shared/reconcile/run.js';
 import { resetRuntime } from '../shared/runtime.js';
 import { countSince, type CallCounts, mark } from './calls.js';
+import { type Invocation, type ReconcilerProcess, startReconciler } from './child.js';
 import { type DynamoCounter, startDynamoProxy } from './dynamo-proxy.js';
 
 export interface Harness {
@@ -26,8 +29,22 @@ export interface Harness {
   stateChange(instanceId: string, state: string): Promise<Report>;
   /** runs `fn` and returns its result with the calls it made and its wall time */
   measure<T>(fn: () => Promise<T>): Promise<{ result: T; calls: CallCounts; wallMs: number }>;
+  /** a fresh reconciler process (a cold Lambda container) pointed at this sandbox; `timeoutMs` bounds each invocation */
+  reconciler(timeoutMs: number): Promise<ReconcilerProcess>;
+  /** a sweep in `proc`, with the calls it made */
+  sweepIn(proc: ReconcilerProcess): Promise<{ inv: Invocation; calls: CallCounts }>;
+  /** a state-change event in `proc`, with the calls it made */
+  stateChangeIn(proc: ReconcilerProcess, instanceId: string, state: string): Promise<{ inv: Invocation; calls: CallCounts }>;
   stop(): Promise<void>;
 }
+
+/** What a reconciler process is told beside the sandbox's endpoints: quiet logs, no metrics, no SDK notice. */
+const CHILD_QUIET = {
+  LOG_LEVEL: 'ERROR',
+  POWERTOOLS_LOG_LEVEL: 'ERROR',
+  POWERTOOLS_METRICS_DISABLED: 'true',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+};
 
 export async function startHarness(opts: {
   latencyMs: number;
@@ -46,6 +63,12 @@ export async function startHarness(opts: {
   resetRuntime();
   // Event and request ids from the seed too, so that a run can be replayed exactly.
   const rng = mulberry32(opts.seed ^ 0x3c6ef372);
+  const childEnv = { ...env, ...CHILD_QUIET };
+  const inChild = async (proc: ReconcilerProcess, handler: 'sweep' | 'instance-state-change', event: unknown) => {
+    const from = mark(sb, dynamo);
+    const inv = await proc.invoke(handler, event, sb.functionArn(handler));
+    return { inv, calls: countSince(sb, dynamo, from) };
+  };
   return {
     sb,
     dynamo,
@@ -59,6 +82,14 @@ export async function startHarness(opts: {
         ec2StateChangeEvent({ accountId: sb.accountId, instanceId, state, id: randomUuid(rng) }),
         lambdaContext(sb.functionArn('instance-state-change')),
       ) as Promise<Report>,
+    reconciler: (timeoutMs) => startReconciler({ env: childEnv, timeoutMs }),
+    sweepIn: (proc) => inChild(proc, 'sweep', scheduledEvent({ accountId: sb.accountId, id: randomUuid(rng) })),
+    stateChangeIn: (proc, instanceId, state) =>
+      inChild(
+        proc,
+        'instance-state-change',
+        ec2StateChangeEvent({ accountId: sb.accountId, instanceId, state, id: randomUuid(rng) }),
+      ),
     async measure(fn) {
       const from = mark(sb, dynamo);
       const t0 = performance.now();

@@ -5,7 +5,17 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Section } from './args.js';
 import type { Machine } from './machine.js';
-import type { ColdResult, EventResult, NaiveResult, PlannerResult, PlannerSize, Results, SweepResult } from './results.js';
+import type {
+  ColdResult,
+  EventKind,
+  EventResult,
+  NaiveResult,
+  PlannerResult,
+  PlannerSize,
+  Results,
+  SweepResult,
+  SweepScaleResult,
+} from './results.js';
 import { bytes, int, mb, ms, pct, ratio, renderMarkdown, seconds, type Table } from './tables.js';
 
 export const SWEEP_GOAL_PERCENT = 5;
@@ -77,7 +87,7 @@ export function sweepTables(s: SweepResult): Table[] {
         ...recheck,
         `work: ${s.work.retirements} retirements, status changes ${changes}, ${s.work.checkReports} duplicate-host reports, ${s.work.findings} findings`,
         `DynamoDB (no stated minimum): ${int(ddbTotal)} requests — ${ddb}`,
-        `wall time of the measured sweep: ${seconds(s.wallMs)}; the day-0 sweep before it (a fresh table: every sighting and link written): ${seconds(s.prep.wallMs)}, ${int(prepDdb)} DynamoDB requests`,
+        `wall time of the measured sweep: ${seconds(s.wallMs)}${s.mackerelBytes === undefined ? '' : `, ${bytes(s.mackerelBytes)} read from Mackerel (every host with an agent's real meta)`}; the day-0 sweep before it (a fresh table: every sighting and link written): ${seconds(s.prep.wallMs)}, ${int(prepDdb)} DynamoDB requests`,
         `circuit breaker lifted for the benchmark: ${Object.entries(s.env)
           .map(([k, v]) => `${k}=${v}`)
           .join(', ')}`,
@@ -196,11 +206,62 @@ export function plannerTables(p: PlannerResult): Table[] {
   ];
 }
 
+/** Issue #9: an event costs the same, in calls and in bytes read, from 1,000 to 100,000 hosts, within this factor. */
+export const EVENT_FLAT_GOAL = { factor: 1.3, from: 1000, to: 100_000 };
+
+/** How much a per-event figure grows over organisation sizes: largest ÷ smallest (1 is flat). */
+export function growthFactor(values: readonly number[]): number {
+  const finite = values.filter((v) => Number.isFinite(v));
+  if (finite.length < 2) return Number.NaN;
+  const min = Math.min(...finite);
+  const max = Math.max(...finite);
+  if (max === 0) return 1;
+  return min === 0 ? Number.POSITIVE_INFINITY : max / min;
+}
+
+export interface Flatness {
+  /** mean calls (all APIs) and mean bytes read from Mackerel per event, by organisation size */
+  sizes: { hosts: number; calls: number; bytes: number; failed: number }[];
+  callsFactor: number;
+  bytesFactor: number;
+  /** both within the goal, over sizes spanning the goal's range, with no failed event */
+  met: boolean;
+  /** whether the sizes measured span EVENT_FLAT_GOAL.from … .to */
+  spansGoal: boolean;
+}
+
+/** The goal of issue #9 judged on the runs that have per-event figures (older figures lack them). */
+export function eventFlatness(runs: readonly EventResult['runs'][number][]): Flatness | undefined {
+  const sizes = runs
+    .filter((r) => r.callsPerEvent !== undefined && r.mackerelBytesPerEvent !== undefined)
+    .map((r) => ({ hosts: r.fleet.hosts, instances: r.fleet.instances, calls: r.callsPerEvent as number, bytes: r.mackerelBytesPerEvent as number, failed: r.failed ?? 0 }));
+  if (sizes.length < 2) return undefined;
+  const callsFactor = growthFactor(sizes.map((x) => x.calls));
+  const bytesFactor = growthFactor(sizes.map((x) => x.bytes));
+  const instances = sizes.map((x) => x.instances);
+  const spansGoal = Math.min(...instances) <= EVENT_FLAT_GOAL.from && Math.max(...instances) >= EVENT_FLAT_GOAL.to;
+  const failed = sizes.some((x) => x.failed > 0);
+  return {
+    sizes: sizes.map(({ hosts, calls, bytes, failed: f }) => ({ hosts, calls, bytes, failed: f })),
+    callsFactor,
+    bytesFactor,
+    met: !failed && callsFactor <= EVENT_FLAT_GOAL.factor && bytesFactor <= EVENT_FLAT_GOAL.factor,
+    spansGoal,
+  };
+}
+
+/** The Mackerel reads one invocation made, e.g. "GET /api/v0/hosts ×1". */
+const readsOf = (k: EventKind) =>
+  Object.entries(k.mackerel)
+    .filter(([r]) => r.startsWith('GET '))
+    .map(([r, n]) => `${r} ×${n}`)
+    .join(', ') || 'none';
+
 export function eventTables(e: EventResult): Table[] {
   const first = e.runs[0];
   if (!first) return [];
   const span = (v: { min: number; max: number } | undefined) =>
-    v === undefined ? '–' : v.min === v.max ? `${v.min}` : `${v.min}–${v.max}`;
+    v === undefined ? '–' : v.min === v.max ? `${int(v.min)}` : `${int(v.min)}–${int(v.max)}`;
   const families = Object.keys(first.kinds[0]?.calls ?? {});
   const rows = families.map((f) => {
     const goal = EVENT_GOALS[f];
@@ -209,11 +270,17 @@ export function eventTables(e: EventResult): Table[] {
     const met = goal === undefined ? '' : all.every((k) => (k.calls[f]?.max ?? 0) <= goal.max) ? 'yes' : 'NO';
     return [f, goal?.text ?? '–', ...cells, met];
   });
+  if (first.kinds.every((k) => k.callsPerEvent)) {
+    rows.push(['all calls', '–', ...first.kinds.map((k) => span(k.callsPerEvent)), '']);
+  }
+  if (first.kinds.every((k) => k.mackerelBytes)) {
+    rows.push(['bytes received from Mackerel', '–', ...first.kinds.map((k) => (k.mackerelBytes ? bytes(k.mackerelBytes.mean) : '–')), '']);
+  }
   const detail = first.kinds.map(
     (k) =>
       `${k.kind}: Mackerel ${Object.entries(k.mackerel).map(([r, n]) => `${r} ×${n}`).join(', ')}; EC2 ${Object.entries(k.ec2).map(([r, n]) => `${r} ×${n}`).join(', ')}; DynamoDB ${Object.entries(k.dynamodb).map(([r, n]) => `${r} ×${n}`).join(', ')}`,
   );
-  const sizes = e.runs.map((r) => int(r.fleet.hosts)).join(' and ');
+  const sizes = e.runs.map((r) => int(r.fleet.hosts)).join(', ');
   const same = e.runs.every((r) =>
     families.every((f) => r.kinds.every((k, i) => span(k.calls[f]) === span(first.kinds[i]?.calls[f]))),
   );
@@ -225,27 +292,123 @@ export function eventTables(e: EventResult): Table[] {
     }
     lat.push([int(r.fleet.hosts), 'all', int(r.all.events), ms(r.all.p50), ms(r.all.p99), '', '']);
   }
-  return [
+  const tables: Table[] = [
     {
-      title: 'Event path: calls of one instance-state-change invocation',
+      title: `Event path: calls of one instance-state-change invocation, ${int(first.fleet.hosts)} hosts`,
       headers: ['calls', 'goal', ...first.kinds.map((k) => `${k.kind} event`), 'within goal'],
       rows,
       numeric: [2, 3],
       notes: [
-        `${verdict(allMet)}; ${e.runs.length > 1 ? (same ? `the same counts at ${sizes} hosts` : `⚠ the counts differ between ${sizes} hosts; shown: ${int(first.fleet.hosts)}`) : `measured at ${sizes} hosts`}`,
+        `${verdict(allMet)}; ${e.runs.length > 1 ? (same ? `the same counts at ${sizes} hosts` : `⚠ the counts differ between ${sizes} hosts (see the next table); shown: ${int(first.fleet.hosts)}`) : `measured at ${sizes} hosts`}`,
         ...detail,
         ...problemNotes(e.problems),
       ],
     },
-    {
-      title: `Event path: handler latency at ${e.latencyMs} ms per API call`,
-      headers: ['hosts in Mackerel', 'event', 'events', 'p50', 'p99', 'mean', 'max'],
-      rows: lat,
-      numeric: [0, 2, 3, 4, 5, 6],
+  ];
+  const flat = eventFlatness(e.runs);
+  if (flat) {
+    const bySize = e.runs.filter((r) => r.callsPerEvent !== undefined);
+    const base = bySize[0];
+    tables.push({
+      title: `Event path by organisation size: what one event costs (issue #9), ${e.latencyMs} ms per API call`,
+      headers: ['hosts in Mackerel', 'events', 'failed', 'calls / event', 'bytes from Mackerel / event', '× smallest', 'p50', 'p99', 'peak RSS', 'Mackerel reads of one event'],
+      rows: bySize.map((r) => [
+        int(r.fleet.hosts),
+        int(r.all.events),
+        int(r.failed ?? 0),
+        (r.callsPerEvent ?? Number.NaN).toFixed(1),
+        bytes(r.mackerelBytesPerEvent ?? Number.NaN),
+        ratio((r.mackerelBytesPerEvent ?? Number.NaN) / (base?.mackerelBytesPerEvent ?? Number.NaN)),
+        ms(r.all.p50),
+        ms(r.all.p99),
+        r.peakRssMB === undefined ? '–' : mb(r.peakRssMB),
+        r.kinds[0] ? readsOf(r.kinds[0]) : '–',
+      ]),
+      numeric: [0, 1, 2, 3, 4, 5, 6, 7, 8],
       notes: [
-        'wall time around the handler call, one event at a time, each for a different instance of a fleet a sweep has seen; one warm-up event before them is not counted',
-        'the event path reads the whole host list (one GET /hosts, all four statuses): its latency grows with the organisation, not with the event',
-        `DynamoDB (dynalite, in memory) is not slowed down; the fake Mackerel, EC2 and EventBridge answer after ${e.latencyMs} ms`,
+        `${verdict(flat.met)} (calls and bytes per event flat within ${EVENT_FLAT_GOAL.factor}× from ${int(EVENT_FLAT_GOAL.from)} to ${int(EVENT_FLAT_GOAL.to)} hosts): calls grow ${ratio(flat.callsFactor)}, bytes ${ratio(flat.bytesFactor)} from the smallest organisation to the largest${flat.spansGoal ? '' : ' — over the sizes measured, not the goal\'s (quick run?)'}${flat.sizes.some((x) => x.failed > 0) ? '; some events FAILED' : ''}`,
+        'calls / event counts every API call of one handler invocation (Mackerel, EC2, PutEvents, DynamoDB; retries included); bytes = response bodies the fake Mackerel wrote to it; both are means over the measured events',
+        `peak RSS = high-water resident set (${[...new Set(bySize.map((r) => r.peakRssSource ?? '–'))].join(', ')}) of the process that handled the events, a warm container: module load and the warm-up event included; the fakes run in another process`,
+        ...bySize.filter((r) => r.day0 && !r.day0.ok).map((r) => `⚠ at ${int(r.fleet.hosts)} hosts the day-0 sweep failed: ${r.day0?.error ?? ''}`),
+      ],
+    });
+  }
+  tables.push({
+    title: `Event path: handler latency at ${e.latencyMs} ms per API call`,
+    headers: ['hosts in Mackerel', 'event', 'events', 'p50', 'p99', 'mean', 'max'],
+    rows: lat,
+    numeric: [0, 2, 3, 4, 5, 6],
+    notes: [
+      'wall time around the handler call, one event at a time, each for a different instance of a fleet a sweep has seen; one warm-up event before them is not counted',
+      `every host carries an agent's real meta (4–6 KB of JSON); the Mackerel reads of one event: ${e.runs.map((r) => `${int(r.fleet.hosts)} hosts ${r.kinds[0] ? readsOf(r.kinds[0]) : '–'}`).join('; ')}`,
+      `DynamoDB (dynalite, in memory) is not slowed down; the fake Mackerel, EC2 and EventBridge answer after ${e.latencyMs} ms`,
+    ],
+  });
+  return tables;
+}
+
+/** Issue #16 and #9: what the sweep may take at scale (MB = 2^20 bytes, as everywhere here). */
+export const SWEEP_SCALE_GOALS: readonly { size: number; rssMB: number; wallMs?: number }[] = [
+  { size: 10_000, rssMB: 1024 },
+  { size: 50_000, rssMB: 1536, wallMs: 5 * 60_000 },
+];
+
+/** Each goal met or not at the sizes measured; a failed sweep meets none. */
+export function sweepScaleVerdicts(r: SweepScaleResult): { goal: string; measured: string; met: boolean }[] {
+  const out: { goal: string; measured: string; met: boolean }[] = [];
+  for (const g of SWEEP_SCALE_GOALS) {
+    const s = r.sizes.find((x) => x.instances === g.size);
+    if (!s) continue;
+    const failed = s.ok ? '' : `FAILED: ${s.error ?? 'no report'}`;
+    const rss = s.peakRssMB === undefined ? '–' : mb(s.peakRssMB);
+    out.push({
+      goal: `sweep at ${int(g.size)} instances: peak RSS under ${gb(g.rssMB)}`,
+      measured: failed || `peak RSS ${rss}`,
+      met: s.ok && s.peakRssMB !== undefined && s.peakRssMB < g.rssMB,
+    });
+    if (g.wallMs !== undefined) {
+      out.push({
+        goal: `sweep at ${int(g.size)} instances: under ${seconds(g.wallMs)} (${g.wallMs / 60_000} minutes)`,
+        measured: failed || `wall time ${seconds(s.wallMs)}`,
+        met: s.ok && s.wallMs < g.wallMs,
+      });
+    }
+  }
+  return out;
+}
+
+const gb = (mbValue: number) => `${(mbValue / 1024).toFixed(mbValue % 1024 === 0 ? 0 : 1)} GB`;
+
+export function sweepScaleTables(r: SweepScaleResult): Table[] {
+  const rows = r.sizes.map((s) => [
+    int(s.instances),
+    int(s.hosts),
+    s.ok ? 'ok' : 'FAILED',
+    seconds(s.wallMs),
+    s.peakRssMB === undefined ? '–' : mb(s.peakRssMB),
+    bytes(s.mackerelBytes),
+    bytes(s.ec2Bytes),
+    int(s.calls.mackerel),
+    int(s.calls.ec2),
+    int(s.calls.dynamodb),
+    `${s.day0.ok ? '' : 'FAILED, '}${seconds(s.day0.wallMs)}`,
+    s.day0.peakRssMB === undefined ? '–' : mb(s.day0.peakRssMB),
+  ]);
+  const verdicts = sweepScaleVerdicts(r);
+  const listing = r.sizes.find((s) => (s.mackerelRoutes['GET /api/v0/hosts'] ?? 0) > 0);
+  return [
+    {
+      title: `Sweep at scale: one host each with an agent's real meta, ${r.latencyMs} ms per API call, each sweep in a fresh process`,
+      headers: ['instances', 'hosts', 'sweep', 'wall time', 'peak RSS', 'read from Mackerel', 'read from EC2', 'Mackerel calls', 'EC2 calls', 'DynamoDB', 'day-0 sweep', 'day-0 peak RSS'],
+      rows,
+      numeric: [0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+      notes: [
+        ...verdicts.map((v) => `${verdict(v.met)}: ${v.goal} — ${v.measured}`),
+        ...(verdicts.length === 0 ? [`no ${SWEEP_SCALE_GOALS.map((g) => int(g.size)).join(' / ')}-instance run (quick mode?): the goals are not judged`] : []),
+        `the measured sweep follows a day-0 sweep over a fresh table (every sighting written) and the fleet's drift (5 % terminated, 3 % stop/start, 0.5 % duplicates); "read from" = response bodies the fakes wrote to the sweep`,
+        `peak RSS = high-water resident set (${[...new Set(r.sizes.map((s) => s.peakRssSource ?? '–'))].join(', ')}) of the process that ran the one sweep, module load included: the fake servers and dynalite run in another process`,
+        ...(listing ? [`Mackerel reads of the sweep at ${int(listing.instances)}: ${Object.entries(listing.mackerelRoutes).filter(([k]) => k.startsWith('GET')).map(([k, n]) => `${k} ×${n}`).join(', ')} (retries included)`] : []),
+        ...problemNotes(r.problems),
       ],
     },
   ];
@@ -295,6 +458,8 @@ export function sectionTables(results: Results, section: Section): Table[] {
       return results.planner ? plannerTables(results.planner) : [];
     case 'event':
       return results.event ? eventTables(results.event) : [];
+    case 'sweep-scale':
+      return results['sweep-scale'] ? sweepScaleTables(results['sweep-scale']) : [];
     case 'cold':
       return results.cold ? coldTables(results.cold) : [];
   }
@@ -353,10 +518,36 @@ export function goalsTable(r: Results): Table {
       const met = (r.event?.runs ?? []).every((x) => x.kinds.every((k) => (k.calls[family]?.max ?? 0) <= goal.max));
       rows.push([`event: ${goal.label}`, per, yes(met)]);
     }
+    const flat = eventFlatness(r.event?.runs ?? []);
+    if (flat) {
+      const range = `${int(flat.sizes[0]?.hosts ?? 0)} → ${int(flat.sizes[flat.sizes.length - 1]?.hosts ?? 0)} hosts`;
+      const failed = flat.sizes.some((x) => x.failed > 0) ? '; some events FAILED' : '';
+      rows.push([
+        `event: calls per event flat within ${EVENT_FLAT_GOAL.factor}× (${int(EVENT_FLAT_GOAL.from)} → ${int(EVENT_FLAT_GOAL.to)} hosts)`,
+        `${flat.sizes.map((x) => x.calls.toFixed(1)).join(' → ')} (${range}): ${ratio(flat.callsFactor)}${failed}`,
+        yes(flat.callsFactor <= EVENT_FLAT_GOAL.factor && !failed) + (flat.spansGoal ? '' : ' (sizes of a quick run)'),
+      ]);
+      rows.push([
+        `event: bytes from Mackerel per event flat within ${EVENT_FLAT_GOAL.factor}×`,
+        `${flat.sizes.map((x) => bytes(x.bytes)).join(' → ')} (${range}): ${ratio(flat.bytesFactor)}${failed}`,
+        yes(flat.bytesFactor <= EVENT_FLAT_GOAL.factor && !failed) + (flat.spansGoal ? '' : ' (sizes of a quick run)'),
+      ]);
+    }
     for (const x of r.event?.runs ?? []) {
       rows.push([
         `event: p50 / p99 at ${r.event?.latencyMs} ms per call (no goal)`,
-        `${ms(x.all.p50)} / ${ms(x.all.p99)} with ${int(x.fleet.hosts)} hosts`,
+        `${ms(x.all.p50)} / ${ms(x.all.p99)} with ${int(x.fleet.hosts)} hosts${x.peakRssMB === undefined ? '' : `, peak RSS ${mb(x.peakRssMB)}`}`,
+        '–',
+      ]);
+    }
+  }
+  if (r['sweep-scale']) {
+    for (const v of sweepScaleVerdicts(r['sweep-scale'])) rows.push([v.goal, v.measured, yes(v.met)]);
+    const big = r['sweep-scale'].sizes.find((s) => s.instances === 100_000);
+    if (big) {
+      rows.push([
+        'sweep at 100,000 instances (no goal)',
+        big.ok ? `${seconds(big.wallMs)}, peak RSS ${big.peakRssMB === undefined ? '–' : mb(big.peakRssMB)}, ${bytes(big.mackerelBytes)} from Mackerel` : `FAILED: ${big.error ?? ''}`,
         '–',
       ]);
     }
@@ -370,7 +561,7 @@ export function goalsTable(r: Results): Table {
       '–',
     ]);
   }
-  return { title: 'Against the goals of issue #5', headers: ['goal', 'measured', 'verdict'], rows };
+  return { title: 'Against the goals of issues #5, #9 and #16', headers: ['goal', 'measured', 'verdict'], rows };
 }
 
 const machineText = (m: Machine) =>

@@ -1,9 +1,10 @@
 /**
- * bench/results.json: every section's latest figures with the machine and the command that produced them.
- * A run of some sections replaces only those, so `--only` keeps the others; BENCHMARKS.md is rendered from
- * this file alone.
+ * bench/results.json: every section's published figures with the machine and the command that produced them,
+ * written only by `npm run bench -- --write`; any other run writes bench/.last-results.json (git-ignored). A run of
+ * some sections replaces only those, so `--only` keeps the others; BENCHMARKS.md is rendered from results.json alone.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { Machine } from './machine.js';
 
@@ -38,6 +39,8 @@ export const SweepResult = z.object({
   overheadPercent: z.number(),
   dynamodb: Counts,
   wallMs: z.number(),
+  /** response bytes the measured sweep read from Mackerel (absent from figures older than issue #9's) */
+  mackerelBytes: z.number().optional(),
   prep: z.object({ wallMs: z.number(), totals: Totals, dynamodb: Counts }),
 });
 export type SweepResult = z.infer<typeof SweepResult>;
@@ -79,26 +82,67 @@ export const PlannerResult = z.object({ ...Meta, sizes: z.array(PlannerSize) });
 export type PlannerResult = z.infer<typeof PlannerResult>;
 export type PlannerSize = z.infer<typeof PlannerSize>;
 
+const Spread = z.object({ min: z.number(), max: z.number(), mean: z.number() });
+
 export const EventKind = z.object({
   kind: z.string(),
   events: z.number(),
   /** calls of one invocation by API family; min and max over the events (equal when every event cost the same) */
   calls: z.record(z.string(), z.object({ min: z.number(), max: z.number() })),
+  /** every call of one invocation, all APIs together (absent from figures older than issue #9's) */
+  callsPerEvent: Spread.optional(),
+  /** response bytes one invocation read from Mackerel */
+  mackerelBytes: Spread.optional(),
   mackerel: Counts,
   ec2: Counts,
   dynamodb: Counts,
   latencyMs: z.object({ p50: z.number(), p99: z.number(), mean: z.number(), max: z.number() }),
 });
-/** One fleet size: the event path lists every host, so its cost follows the size of the organisation. */
+/** One organisation size; the goal of issue #9 is that an event costs the same at every size. */
 export const EventRun = z.object({
   fleet: z.object({ instances: z.number(), hosts: z.number() }),
   kinds: z.array(EventKind),
   all: z.object({ events: z.number(), p50: z.number(), p99: z.number() }),
+  /** mean over every measured event (the fields below are absent from figures older than issue #9's) */
+  callsPerEvent: z.number().optional(),
+  mackerelBytesPerEvent: z.number().optional(),
+  /** events whose handler call failed (threw, or the process died or was killed) */
+  failed: z.number().optional(),
+  /** peak resident set of the process that handled the events (the warm-up event and module load included) */
+  peakRssMB: z.number().optional(),
+  peakRssSource: z.string().optional(),
+  /** the sweep that taught the store the fleet first, in a process of its own */
+  day0: z.object({ ok: z.boolean(), wallMs: z.number(), error: z.string().optional() }).optional(),
 });
 export const EventResult = z.object({ ...Meta, latencyMs: z.number(), runs: z.array(EventRun) });
 export type EventResult = z.infer<typeof EventResult>;
 export type EventRun = z.infer<typeof EventRun>;
 export type EventKind = z.infer<typeof EventKind>;
+
+/** One sweep in a fresh process: what it read, what it cost, how much memory it took, or how it failed. */
+export const SweepStep = z.object({
+  ok: z.boolean(),
+  error: z.string().optional(),
+  wallMs: z.number(),
+  /** the sweep process's peak resident set; absent when it died before answering */
+  peakRssMB: z.number().optional(),
+  peakRssSource: z.string().optional(),
+  /** response bytes read from Mackerel and from EC2 */
+  mackerelBytes: z.number(),
+  ec2Bytes: z.number(),
+  calls: Totals,
+  mackerelRoutes: Counts,
+});
+export const SweepScaleSize = SweepStep.extend({
+  instances: z.number(),
+  /** every host in the organisation: the fleet's, its duplicates and the odd ones */
+  hosts: z.number(),
+  /** the first sweep over a fresh table (every sighting written), before the drift */
+  day0: SweepStep,
+});
+export type SweepScaleSize = z.infer<typeof SweepScaleSize>;
+export const SweepScaleResult = z.object({ ...Meta, latencyMs: z.number(), sizes: z.array(SweepScaleSize) });
+export type SweepScaleResult = z.infer<typeof SweepScaleResult>;
 
 export const ColdFunction = z.object({
   name: z.string(),
@@ -127,9 +171,21 @@ export const Results = z.object({
   naive: NaiveResult.optional(),
   planner: PlannerResult.optional(),
   event: EventResult.optional(),
+  'sweep-scale': SweepScaleResult.optional(),
   cold: ColdResult.optional(),
 });
 export type Results = z.infer<typeof Results>;
+
+/**
+ * Where a run starts from and where it writes its figures: with --write the tracked results.json; otherwise the
+ * untracked .last-results.json, started from the last such run (or from the published figures before the first).
+ */
+export function resultsPaths(root: string, write: boolean, exists: (path: string) => boolean): { from: string; to: string } {
+  const published = join(root, 'bench', 'results.json');
+  const last = join(root, 'bench', '.last-results.json');
+  if (write) return { from: published, to: published };
+  return { from: exists(last) ? last : published, to: last };
+}
 
 export class ResultsFileError extends Error {
   override name = 'ResultsFileError';

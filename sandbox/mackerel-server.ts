@@ -228,6 +228,8 @@ export class FakeMackerel extends FakeServer {
       id,
     };
     if (h.meta === undefined && this.realisticMeta) host.meta = this.agentMetaFor(host);
+    // serialised now rather than by the first host list, whose answer would otherwise take seconds more
+    this.metaJson(host.meta);
     this.hosts.set(id, host);
     return host;
   }

@@ -1,7 +1,9 @@
 /**
  * Event path: the real instance-state-change handler, one event at a time, each for a different instance of a
- * fleet a sweep has already seen. Events alternate terminated / stopped; each invocation's calls are counted
- * from the sandbox and its wall time taken around the handler call.
+ * fleet a sweep has already seen, with every host carrying an agent's real meta. Events alternate terminated /
+ * stopped; each invocation's calls and the bytes it read from Mackerel are counted from the sandbox, its wall time
+ * taken around the handler call. The handler runs in a process of its own (a warm Lambda container), so that its
+ * peak resident set is the code under test's; the day-0 sweep that teaches the store the fleet runs in another.
  */
 import type { Report } from '../../shared/reconcile/run.js';
 import { type CallCounts, sum } from '../calls.js';
@@ -14,6 +16,11 @@ import { SWEEP_BENCH_ENV } from './sweep.js';
 type Data = EventRun & { problems: string[] };
 const KINDS = ['terminated', 'stopped'] as const;
 type Kind = (typeof KINDS)[number];
+
+/** A handler call that takes longer than this is killed and counted as failed. */
+export const EVENT_TIMEOUT_MS = 5 * 60_000;
+/** The day-0 sweep may take long at 100,000 (every sighting written): it gets longer. */
+export const DAY0_TIMEOUT_MS = 30 * 60_000;
 
 /** Calls of one invocation by what the goal counts: the EC2 look-up, the host look-up, the action, … */
 export function eventCallFamilies(c: CallCounts): Record<string, number> {
@@ -31,6 +38,9 @@ export function eventCallFamilies(c: CallCounts): Record<string, number> {
   };
 }
 
+/** Every call of one invocation, all APIs together: what "calls per event" counts. */
+export const callsOf = (c: CallCounts) => sum(c.mackerel) + sum(c.ec2) + c.eventBridge.PutEvents + sum(c.dynamodb);
+
 function expectDone(kind: Kind, report: Report): string | undefined {
   const want = kind === 'terminated' ? 'retire' : 'set-status';
   const done = report.actions.filter((a) => a.kind === want && a.outcome === 'done').length;
@@ -41,11 +51,16 @@ function expectDone(kind: Kind, report: Report): string | undefined {
   return undefined;
 }
 
+const spread = (values: number[]) => ({ min: Math.min(...values), max: Math.max(...values), mean: mean(values) });
+
 export async function eventBench(opts: {
   size: number;
   events: number;
   seed: number;
   latencyMs: number;
+  /** per handler call (default EVENT_TIMEOUT_MS) */
+  timeoutMs?: number;
+  onProgress?: (line: string) => void;
 }): Promise<Data> {
   const fleet = generateFleet({ size: opts.size, seed: opts.seed });
   const targets = fleet.instances.filter((i) => i.group === 'steady').map((i) => i.instanceId);
@@ -55,60 +70,93 @@ export async function eventBench(opts: {
   const h = await startHarness({ latencyMs: opts.latencyMs, seed: opts.seed, env: SWEEP_BENCH_ENV });
   try {
     seedDay0(fleet, h.sb);
-    // The store learns the fleet (ownership, links) the way it does in production: from a sweep.
-    await h.sweep();
     const problems: string[] = [];
+    const problem = (p: string) => {
+      if (problems.length < 6) problems.push(p);
+    };
+    // The store learns the fleet (ownership, links) the way it does in production: from a sweep, in a process
+    // of its own so that its memory is not the event handler's.
+    const day0Proc = await h.reconciler(DAY0_TIMEOUT_MS);
+    const day0 = await h.sweepIn(day0Proc);
+    await day0Proc.stop();
+    if (!day0.inv.ok) problem(`the day-0 sweep failed (${day0.inv.error}); the events ran against a store that has not seen the fleet`);
+    opts.onProgress?.(`event: ${opts.size} instances, day-0 sweep ${day0.inv.ok ? 'done' : 'FAILED'} in ${(day0.inv.wallMs / 1000).toFixed(1)} s`);
 
+    const proc = await h.reconciler(opts.timeoutMs ?? EVENT_TIMEOUT_MS);
+    let peak: { peakRssMB?: number; peakRssSource?: string } = {};
+    let failed = 0;
     const run = async (instanceId: string, kind: Kind) => {
       h.sb.ec2.setState(instanceId, kind);
-      return h.measure(() => h.stateChange(instanceId, kind));
+      const m = await h.stateChangeIn(proc, instanceId, kind);
+      // VmHWM only grows: the last answer holds the peak over every event so far
+      if (m.inv.peakRssMB !== undefined) peak = { peakRssMB: m.inv.peakRssMB, peakRssSource: m.inv.peakRssSource ?? 'VmHWM' };
+      return m;
     };
-    // One event first, not counted: the event path's code runs for the first time (JIT, connection set-up).
-    await run(targets[opts.events] as string, 'stopped');
+    try {
+      // One event first, not counted: the event path's code runs for the first time (JIT, connection set-up).
+      await run(targets[opts.events] as string, 'stopped');
 
-    const samples = new Map<Kind, { calls: CallCounts[]; ms: number[] }>(KINDS.map((k) => [k, { calls: [], ms: [] }]));
-    for (let i = 0; i < opts.events; i++) {
-      const kind = KINDS[i % 2] as Kind;
-      const m = await run(targets[i] as string, kind);
-      const problem = expectDone(kind, m.result);
-      if (problem && problems.length < 5) problems.push(problem);
-      const s = samples.get(kind);
-      s?.calls.push(m.calls);
-      s?.ms.push(m.wallMs);
-    }
-
-    const kinds: EventKind[] = KINDS.map((kind) => {
-      const s = samples.get(kind) as { calls: CallCounts[]; ms: number[] };
-      const families = s.calls.map(eventCallFamilies);
-      const calls: Record<string, { min: number; max: number }> = {};
-      for (const name of Object.keys(families[0] ?? {})) {
-        const values = families.map((f) => f[name] ?? 0);
-        calls[name] = { min: Math.min(...values), max: Math.max(...values) };
+      const samples = new Map<Kind, { calls: CallCounts[]; ms: number[] }>(KINDS.map((k) => [k, { calls: [], ms: [] }]));
+      for (let i = 0; i < opts.events; i++) {
+        const kind = KINDS[i % 2] as Kind;
+        const m = await run(targets[i] as string, kind);
+        if (m.inv.ok) {
+          const p = expectDone(kind, m.inv.report);
+          if (p) problem(p);
+        } else {
+          failed++;
+          problem(`${kind} event failed: ${m.inv.error}`);
+        }
+        const s = samples.get(kind);
+        s?.calls.push(m.calls);
+        s?.ms.push(m.inv.wallMs);
+        if ((i + 1) % 10 === 0) opts.onProgress?.(`event: ${opts.size} instances, ${i + 1}/${opts.events} events`);
+        // a dead process answers every later event at once with its death: no figures in those
+        if (!proc.alive) {
+          problem(`the reconciler process died after ${i + 1} of ${opts.events} events; the rest were not run`);
+          break;
+        }
       }
-      // Per-route figures of one typical invocation (the first), to show what each family is made of.
-      const first = s.calls[0] as CallCounts;
+
+      // a kind with no sample (the process died at the first event) has no figures
+      const kinds: EventKind[] = KINDS.filter((k) => (samples.get(k)?.ms.length ?? 0) > 0).map((kind) => {
+        const s = samples.get(kind) as { calls: CallCounts[]; ms: number[] };
+        const families = s.calls.map(eventCallFamilies);
+        const calls: Record<string, { min: number; max: number }> = {};
+        for (const name of Object.keys(families[0] ?? {})) {
+          const values = families.map((f) => f[name] ?? 0);
+          calls[name] = { min: Math.min(...values), max: Math.max(...values) };
+        }
+        // Per-route figures of one typical invocation (the first), to show what each family is made of.
+        const first = s.calls[0];
+        return {
+          kind,
+          events: s.ms.length,
+          calls,
+          callsPerEvent: spread(s.calls.map(callsOf)),
+          mackerelBytes: spread(s.calls.map((c) => c.bytes.mackerel)),
+          mackerel: first?.mackerel ?? {},
+          ec2: first?.ec2 ?? {},
+          dynamodb: first?.dynamodb ?? {},
+          latencyMs: { p50: percentile(s.ms, 50), p99: percentile(s.ms, 99), mean: mean(s.ms), max: Math.max(...s.ms) },
+        };
+      });
+      const all = [...samples.values()].flatMap((s) => s.ms);
+      const allCalls = [...samples.values()].flatMap((s) => s.calls);
       return {
-        kind,
-        events: s.ms.length,
-        calls,
-        mackerel: first.mackerel,
-        ec2: first.ec2,
-        dynamodb: first.dynamodb,
-        latencyMs: {
-          p50: percentile(s.ms, 50),
-          p99: percentile(s.ms, 99),
-          mean: mean(s.ms),
-          max: Math.max(...s.ms),
-        },
+        problems,
+        fleet: { instances: fleet.instances.length, hosts: h.sb.mackerel.hosts.size },
+        kinds,
+        all: { events: all.length, p50: percentile(all, 50), p99: percentile(all, 99) },
+        callsPerEvent: mean(allCalls.map(callsOf)),
+        mackerelBytesPerEvent: mean(allCalls.map((c) => c.bytes.mackerel)),
+        failed,
+        ...peak,
+        day0: { ok: day0.inv.ok, wallMs: day0.inv.wallMs, ...(day0.inv.ok ? {} : { error: day0.inv.error }) },
       };
-    });
-    const all = [...samples.values()].flatMap((s) => s.ms);
-    return {
-      problems,
-      fleet: { instances: fleet.instances.length, hosts: h.sb.mackerel.hosts.size },
-      kinds,
-      all: { events: all.length, p50: percentile(all, 50), p99: percentile(all, 99) },
-    };
+    } finally {
+      await proc.stop();
+    }
   } finally {
     await h.stop();
   }

@@ -97,6 +97,7 @@ export async function sweepBench(opts: { size: number; seed: number; latencyMs: 
         overheadPercent: cmp.overheadPercent,
         dynamodb: run.calls.dynamodb,
         wallMs: run.wallMs,
+        mackerelBytes: run.calls.bytes.mackerel,
         prep: { wallMs: prep.wallMs, totals: totals(prep.calls), dynamodb: prep.calls.dynamodb },
       },
     };

@@ -17,6 +17,7 @@ const calls = (over: Partial<CallCounts> = {}): CallCounts => ({
   ec2: {},
   eventBridge: { PutEvents: 0, entries: 0 },
   dynamodb: {},
+  bytes: { mackerel: 0, ec2: 0 },
   ...over,
 });
 
