@@ -63,6 +63,22 @@ export interface FaultRule {
   probability?: number;
 }
 
+/**
+ * A recorded answer served as it is, instead of the API's own (a published body on its endpoint, or on the wrong
+ * one): the test of how the client copes with what it did not expect.
+ */
+export interface VerbatimRule {
+  method?: string;
+  /** the request path, matched exactly (e.g. `/api/v0/hosts`) */
+  path: string;
+  /** default 200 */
+  status?: number;
+  /** the raw response text */
+  body: string;
+  /** how many times (default Infinity) */
+  times?: number;
+}
+
 export const HOST_STATUSES: readonly HostStatus[] = ['working', 'standby', 'maintenance', 'poweroff'];
 export const CHECK_STATUSES = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
 export const BULK_LIMIT = 30;
@@ -134,6 +150,9 @@ export class FakeMackerel extends FakeServer {
   private readonly rng: () => number;
   private readonly metrics = new Map<string, Map<string, { time: number; value: number }>>();
   private faults: { rule: FaultRule; budget: FaultBudget }[] = [];
+  private verbatim: { rule: VerbatimRule; left: number }[] = [];
+  /** host bodies of any shape, served as given and never changed (see `addRawHost`) */
+  private readonly rawHosts: Record<string, unknown>[] = [];
 
   constructor(opts: { apiKey?: string; latencyMs?: number; rng?: () => number } = {}) {
     super();
@@ -164,6 +183,26 @@ export class FakeMackerel extends FakeServer {
     };
     this.hosts.set(id, host);
     return host;
+  }
+
+  /**
+   * A host body of any shape (a published example, `meta: ""`, no `id`, an unknown `status`), served verbatim by
+   * the list, `GET /api/v0/hosts/<id>` and the custom-identifier look-up. The sandbox cannot know how Mackerel
+   * would filter a host of a shape it never produces, so the list filters it only on what it can read (a known
+   * status, a string name or customIdentifier) and otherwise serves it. It is read-only: a write to its id
+   * answers 404, as for an unknown host, and stays in the call log for the test to see.
+   */
+  addRawHost(body: Record<string, unknown>): void {
+    this.rawHosts.push(structuredClone(body));
+  }
+
+  /** Answers matching requests with `rule.body` as it is (after the API key check), until `times` runs out. */
+  serveVerbatim(rule: VerbatimRule): void {
+    this.verbatim.push({ rule, left: rule.times ?? Number.POSITIVE_INFINITY });
+  }
+
+  clearVerbatim(): void {
+    this.verbatim = [];
   }
 
   setLatestMetric(hostId: string, name: string, time: number, value: number): void {
@@ -210,6 +249,7 @@ export class FakeMackerel extends FakeServer {
     }
 
     let answer: Answer;
+    let verbatim: VerbatimRule | undefined;
     // The first matching rule that fires wins; `fire()` spends its budget, so it must come last in the test.
     const fault = this.faults.find(
       ({ rule, budget }) =>
@@ -229,6 +269,8 @@ export class FakeMackerel extends FakeServer {
         status: 403,
         body: { error: { message: 'Authentication failed. Please check your API key.' } },
       };
+    } else if ((verbatim = this.takeVerbatim(method, url.pathname)) !== undefined) {
+      answer = { status: verbatim.status ?? 200, body: null };
     } else if (malformed) {
       answer = { status: 400, body: { error: { message: 'Request body is not valid JSON' } } };
     } else {
@@ -251,7 +293,16 @@ export class FakeMackerel extends FakeServer {
       ...(fault ? { fault: true as const } : {}),
     });
     res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', ...answer.headers });
-    res.end(JSON.stringify(answer.body));
+    res.end(verbatim ? verbatim.body : JSON.stringify(answer.body));
+  }
+
+  /** The first verbatim rule for this request, spending one of its times. */
+  private takeVerbatim(method: string, pathname: string): VerbatimRule | undefined {
+    const hit = this.verbatim.find(
+      (v) => v.left > 0 && v.rule.path === pathname && (v.rule.method ?? 'GET').toUpperCase() === method,
+    );
+    if (hit) hit.left--;
+    return hit?.rule;
   }
 
   private route(method: string, pathname: string, query: Record<string, string[]>, body: unknown): Answer {
@@ -271,7 +322,10 @@ export class FakeMackerel extends FakeServer {
       if (n === 1 && method === 'GET') return this.listHosts(query);
       if (n === 2 && method === 'POST' && a === 'bulk-retire') return this.bulkRetire(body);
       if (n === 2 && method === 'POST' && a === 'bulk-update-statuses') return this.bulkUpdateStatuses(body);
-      if (n === 2 && method === 'GET' && a !== undefined) return ok({ host: this.view(this.anyHost(a)) });
+      if (n === 2 && method === 'GET' && a !== undefined) {
+        const raw = this.rawHosts.find((r) => r.id === a && !this.hosts.has(a));
+        return ok({ host: raw ?? this.view(this.anyHost(a)) });
+      }
       if (n === 3 && method === 'POST' && a !== undefined && b === 'retire') return this.retire(a);
       if (n === 3 && method === 'POST' && a !== undefined && b === 'status') {
         return this.updateStatus(a, body);
@@ -331,7 +385,15 @@ export class FakeMackerel extends FakeServer {
         (service === undefined || h.roles[service] !== undefined) &&
         (roles.length === 0 || roles.some((r) => h.roles[service as string]?.includes(r))),
     );
-    return ok({ hosts: hosts.map((h) => this.view(h)) });
+    const raw = this.rawHosts.filter(
+      (r) =>
+        r.isRetired !== true &&
+        (!isHostStatus(r.status) || statuses.includes(r.status)) &&
+        (names === undefined || typeof r.name !== 'string' || names.includes(r.name)) &&
+        (ci === undefined || r.customIdentifier === ci) &&
+        service === undefined,
+    );
+    return ok({ hosts: [...hosts.map((h) => this.view(h)), ...raw.map((r) => structuredClone(r))] });
   }
 
   private hostByCustomIdentifier(ci: string, query: Record<string, string[]>): Answer {
@@ -339,8 +401,12 @@ export class FakeMackerel extends FakeServer {
     const same = (x: string | undefined) =>
       x !== undefined && (insensitive ? x.toLowerCase() === ci.toLowerCase() : x === ci);
     const h = [...this.hosts.values()].find((x) => !x.isRetired && same(x.customIdentifier));
-    if (h === undefined) throw new ApiError(404, 'Host Not Found.');
-    return ok({ host: this.view(h) });
+    if (h !== undefined) return ok({ host: this.view(h) });
+    const raw = this.rawHosts.find(
+      (r) => r.isRetired !== true && typeof r.customIdentifier === 'string' && same(r.customIdentifier),
+    );
+    if (raw === undefined) throw new ApiError(404, 'Host Not Found.');
+    return ok({ host: structuredClone(raw) });
   }
 
   private retire(id: string): Answer {
