@@ -13,11 +13,13 @@ import {
   ReplayPayload,
   ScheduledEvent,
 } from '../../shared/events/schemas.js';
+import { readHost } from '../../shared/mackerel/host-read.js';
 import {
   ErrorBody,
   Host,
   HostResponse,
   HostsResponse,
+  TsdbLatestEntry,
   TsdbLatestResponse,
 } from '../../shared/mackerel/schemas.js';
 import { type MackerelSchemaName, manifest, REAL_DIR, realJson } from '../support/real-fixtures.js';
@@ -30,17 +32,19 @@ const SCHEMAS: Record<MackerelSchemaName, z.ZodType> = {
   ErrorBody,
 };
 
-/** The host(s) inside a body whose envelope is right; throws when the envelope itself is wrong. */
-function hostsOf(schema: MackerelSchemaName, body: unknown): Record<string, unknown>[] {
-  const hostLike = z.record(z.string(), z.unknown());
-  if (schema === 'HostResponse') return [z.object({ host: hostLike }).parse(body).host];
-  if (schema === 'HostsResponse') return z.object({ hosts: z.array(hostLike) }).parse(body).hosts;
-  if (schema === 'Host') return [hostLike.parse(body)];
-  throw new Error(`${schema} holds no hosts`);
+/** The raw host(s) of a body whose envelope is right, with where each sits in the response. */
+function rawHosts(schema: MackerelSchemaName, body: unknown): { raw: unknown; where: string }[] {
+  if (schema === 'HostResponse') return [{ raw: (body as { host?: unknown }).host, where: 'host' }];
+  if (schema === 'HostsResponse') {
+    return (body as { hosts: unknown[] }).hosts.map((raw, i) => ({ raw, where: `hosts.${i}` }));
+  }
+  return [{ raw: body, where: 'host' }];
 }
 
-const topFields = (issues: readonly z.core.$ZodIssue[], depth: number) =>
-  [...new Set(issues.map((i) => i.path.slice(depth, depth + 1).map(String).join('.')))].sort();
+const topFields = (issues: readonly z.core.$ZodIssue[]) =>
+  [...new Set(issues.map((i) => i.path.slice(0, 1).map(String).join('.')))].sort();
+/** `hosts.3.meta` or `host.meta` → `meta`: the host's own field an unreadable entry names. */
+const ownField = (field: string) => field.replace(/^hosts?\.(\d+\.)?/, '');
 
 describe('the manifest covers every fixture file', () => {
   it.each(['mackerel', 'events', 'ec2'] as const)('%s', (kind) => {
@@ -49,33 +53,50 @@ describe('the manifest covers every fixture file', () => {
   });
 });
 
-describe('Mackerel bodies through shared/mackerel/schemas.ts', () => {
+describe('Mackerel bodies through shared/mackerel/schemas.ts and host-read.ts', () => {
   it.each(manifest.mackerel.map((e) => [e.file, e] as const))('%s', (file, e) => {
     const body = realJson<unknown>(file);
-    if (e.outcome === 'unconsumed') {
+    if (e.outcome === 'unconsumed' || e.schema === null) {
       expect(e.schema).toBeNull();
       return;
     }
-    const schema = SCHEMAS[e.schema as MackerelSchemaName];
-    const res = schema.safeParse(body);
+    // the envelope first: only a wrong envelope fails a whole response
+    const envelope = (e.schema === 'Host' ? z.record(z.string(), z.unknown()) : SCHEMAS[e.schema]).safeParse(body);
+    if (e.schema === 'TsdbLatestResponse' || e.schema === 'ErrorBody') {
+      expect(envelope.error?.issues ?? []).toEqual([]);
+      if (e.schema === 'TsdbLatestResponse') {
+        for (const entry of Object.values((body as { tsdbLatest: object }).tsdbLatest)) {
+          expect(TsdbLatestEntry.safeParse(entry).success).toBe(true);
+        }
+      }
+      expect(e.outcome).toBe('accepted');
+      return;
+    }
+    if (!envelope.success) {
+      expect(e.outcome).toBe('rejected');
+      expect(topFields(envelope.error.issues)).toEqual([...(e.fields ?? [])].sort());
+      return;
+    }
+    // then each host on its own
+    const reads = rawHosts(e.schema, body).map(({ raw, where }) => ({ raw, read: readHost(raw, where) }));
+    const unreadable = reads.flatMap((r) => (r.read.ok ? [] : [r.read.unreadable]));
     if (e.outcome === 'accepted') {
-      expect(res.error?.issues ?? []).toEqual([]);
+      expect(unreadable).toEqual([]);
       return;
     }
-    expect(res.success).toBe(false);
+    expect(unreadable).toHaveLength(1);
+    const u = unreadable[0] as (typeof unreadable)[number];
     if (e.outcome === 'rejected') {
-      // the envelope itself: the issues name a top-level key of the body
-      expect(topFields(res.error?.issues ?? [], 0)).toEqual([...(e.fields ?? [])].sort());
+      // no host at all where one must be: the field is the envelope's own key
+      expect([u.field]).toEqual(e.fields);
+      expect(u.id).toBeUndefined();
       return;
     }
-    // quarantined: the envelope is right, one host's own fields are not
-    const hosts = hostsOf(e.schema as MackerelSchemaName, body);
-    expect(hosts).toHaveLength(1);
-    const host = hosts[0] as Record<string, unknown>;
-    expect(host.id).toBe(e.hostId);
-    const own = Host.safeParse(host);
-    expect(own.success).toBe(false);
-    expect(topFields(own.error?.issues ?? [], 0)).toEqual([...(e.fields ?? [])].sort());
+    // quarantined: the host is set aside with its id (when it has one) and a field the manifest names
+    expect(u.id).toBe(e.hostId);
+    expect(e.fields).toContain(ownField(u.field));
+    const own = Host.safeParse(reads[0]?.raw);
+    expect(topFields(own.error?.issues ?? [])).toEqual([...(e.fields ?? [])].sort());
   });
 });
 
