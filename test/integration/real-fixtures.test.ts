@@ -3,8 +3,7 @@
  * outcome of each file: test/fixtures/real/SOURCES.md and manifest.json. Only ids are adapted, to tie a published
  * host to a sandbox instance (each adaptation is named where it is made).
  *
- * Tests marked "contract (a)…(d)" pin behaviour DESIGN.md promises and main is building. Until main lands it they
- * are `it.fails` (vitest passes them while they fail, and fails them the moment they pass: then turn them into `it`):
+ * Tests marked "contract (a)…(d)" pin behaviour DESIGN.md promises (landed on main in 06fd2ce):
  *   (a) quarantine: a host whose own fields have the wrong shape is untouched and listed in `unreadableHosts`;
  *   (b) events are hints: an event's `time` never suppresses the fresh look at EC2;
  *   (c) an unseen instance that DescribeInstances answers NotFound is unknown: nothing done, event not handled;
