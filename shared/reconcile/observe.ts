@@ -12,6 +12,11 @@ import { type InstanceState, nextRecord, type Sighting, type StateStore } from '
 import { duplicateCandidates, hasIgnoreTag, type LinkInput } from './plan.js';
 import { notify, type OnProgress, reported } from './progress.js';
 import type { InstanceRecord, Observation, RegionStatus } from './types.js';
+import { mapLimit } from '../util/concurrency.js';
+
+/** Above this many filtered look-ups (about ten instances), the run reads the host list once instead. */
+export const MAX_FILTERED_LOOKUPS = 30;
+const LOOKUP_CONCURRENCY = 8;
 
 export interface ObserveDeps {
   mackerel: MackerelClient;
@@ -175,7 +180,9 @@ export async function findInstanceHosts(
     names.add(dns.split('.')[0] as string);
   }
   for (const name of names) if (name) filters.push({ name });
-  const lists = await Promise.all(filters.map((f) => mackerel.findHosts(f)));
+  // A replay of many instances: one host list is cheaper than three look-ups each.
+  if (filters.length > MAX_FILTERED_LOOKUPS) return mackerel.listHosts();
+  const lists = await mapLimit(filters, LOOKUP_CONCURRENCY, (f) => mackerel.findHosts(f));
   const byId = new Map<string, HostList['hosts'][number]>();
   const unreadable = new Map<string, UnreadableHost>();
   const add = (l: HostList) => {
@@ -184,7 +191,7 @@ export async function findInstanceHosts(
   };
   lists.forEach(add);
   const missing = ids.flatMap((id) => recorded.get(id)?.linkedHostIds ?? []).filter((h) => !byId.has(h));
-  (await Promise.all([...new Set(missing)].map((h) => mackerel.lookupHost(h)))).forEach(add);
+  (await mapLimit([...new Set(missing)], LOOKUP_CONCURRENCY, (h) => mackerel.lookupHost(h))).forEach(add);
   return { hosts: [...byId.values()], unreadable: [...unreadable.values()] };
 }
 

@@ -66,6 +66,18 @@ function report(over: Partial<Report> = {}): Report {
   };
 }
 
+describe('unreadable hosts', () => {
+  it('the summary names each quarantined host, its field and problem, capped at ten', () => {
+    const odd = Array.from({ length: 12 }, (_, i) => ({ id: `h${i}`, field: `hosts.${i}.meta`, problem: 'expected object' }));
+    const text = renderPlan(report({ unreadableHosts: odd }));
+    expect(text).toContain('Unreadable: 12 hosts of the wrong shape, left alone (the rest was reconciled): h0 hosts.0.meta: expected object;');
+    expect(text).toContain('h9 hosts.9.meta');
+    expect(text).not.toContain('h10 hosts.10.meta');
+    expect(text).toContain('; and 2 more');
+    expect(renderPlan(report())).not.toContain('Unreadable');
+  });
+});
+
 describe('renderPlan', () => {
   it('a table of every action with its state and change, each reason beneath, then the summary', () => {
     expect(renderPlan(report())).toBe(

@@ -24,6 +24,17 @@ describe('replay payloads', () => {
     expect(w.retiredIds()).toEqual([a.hostId]);
   });
 
+  it('{"instanceIds"} of many instances reads the host list once instead of three look-ups each', async () => {
+    const all = Array.from({ length: 15 }, () => w.instanceWithHost());
+    for (const x of all) w.sb.ec2.setState(x.inst.instanceId, 'stopped');
+    const report = await w.onReplay({ instanceIds: all.map((x) => x.inst.instanceId) });
+    const lists = w.sb.mackerel.calls.filter((c) => c.method === 'GET' && c.path === '/api/v0/hosts');
+    expect(lists).toHaveLength(1);
+    expect(lists[0]?.query.name).toBeUndefined();
+    expect(lists[0]?.query.customIdentifier).toBeUndefined();
+    expect(report.actions.filter((a) => a.outcome === 'done')).toHaveLength(15);
+  });
+
   it('{"instanceIds"}: an unknown id does not hide the others', async () => {
     const a = w.instanceWithHost();
     w.sb.ec2.setState(a.inst.instanceId, 'stopped');
