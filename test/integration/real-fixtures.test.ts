@@ -380,11 +380,9 @@ describe('a Mackerel answer whose envelope is wrong fails the run loudly, with n
     expect(w.sb.mackerel.hosts.get(hostId)?.isRetired).toBe(false);
   });
 
-  // BUG (not a contract item): mackerel-client-rs, written by a Mackerel developer, reads a 200 {"host": null}
-  // from hosts-by-custom-identifier as "no such host"; MackerelClient.getHostByCustomIdentifier returns
-  // undefined only on a 404 and throws MackerelResponseError ("host: … received null") on this body.
-  // `it.fails` until the client reads host null as not found; nothing on the run path calls it on this branch.
-  it.fails('hosts-by-custom-identifier answering {"host": null} reads as no such host', async () => {
+  // mackerel-client-rs, written by a Mackerel developer, reads a 200 {"host": null} from
+  // hosts-by-custom-identifier as "no such host"; the client does the same (found by this suite, then fixed).
+  it('hosts-by-custom-identifier answering {"host": null} reads as no such host', async () => {
     w.sb.mackerel.serveVerbatim({
       path: `/api/v0/hosts-by-custom-identifier/${DOCS_INSTANCE}.ec2.amazonaws.com`,
       body: realText('mackerel/rs-host-by-custom-identifier-null.json'),
