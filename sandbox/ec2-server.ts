@@ -124,7 +124,9 @@ export class FakeEc2 extends FakeServer {
   private readonly rng: () => number;
   private readonly reservationIds = new Map<string, string>();
   private readonly regionFaults = new Map<string, Ec2Fault>();
+  private readonly lagging = new Set<string>();
   private throttleBudget: FaultBudget | undefined;
+  private readonly recorded = new Map<string, string>();
 
   constructor(opts: { latencyMs?: number; rng?: () => number; accountId?: string } = {}) {
     super();
@@ -171,6 +173,15 @@ export class FakeEc2 extends FakeServer {
     instance.state = state;
   }
 
+  /**
+   * EC2's eventual consistency: while lagging, DescribeInstances answers as if the instance did not exist
+   * (NotFound by id, absent from listings), as it may right after a launch.
+   */
+  lag(id: string, lagging = true): void {
+    if (lagging) this.lagging.add(id);
+    else this.lagging.delete(id);
+  }
+
   forget(id: string): void {
     this.instances.delete(id);
     this.reservationIds.delete(id);
@@ -179,6 +190,16 @@ export class FakeEc2 extends FakeServer {
   failRegion(region: string, error: Ec2Fault | null): void {
     if (error === null) this.regionFaults.delete(region);
     else this.regionFaults.set(region, error);
+  }
+
+  /**
+   * While set, DescribeInstances in `region` answers this recorded response body as it is (a published SDK test
+   * fixture, say), whatever was asked, so the real SDK and inventory parse what AWS or a library once sent.
+   * Region faults and throttling still come first; `null` goes back to the sandbox's own instances.
+   */
+  serveRecorded(region: string, xml: string | null): void {
+    if (xml === null) this.recorded.delete(region);
+    else this.recorded.set(region, xml);
   }
 
   throttle(opts: { times?: number; probability?: number } | null): void {
@@ -249,12 +270,14 @@ export class FakeEc2 extends FakeServer {
 
   private inRegion(region: string, id: string): FakeInstance | undefined {
     const instance = this.instances.get(id);
-    return instance?.region === region ? instance : undefined;
+    return instance?.region === region && !this.lagging.has(id) ? instance : undefined;
   }
 
   private describeInstances(region: string, params: Record<string, string>, requestId: string): string {
     const fault = this.regionFaults.get(region);
     if (fault) throw new Ec2Error(fault.status, fault.code, fault.message);
+    const recorded = this.recorded.get(region);
+    if (recorded !== undefined) return recorded;
 
     const ids = indexed(params, 'InstanceId').map((n) => params[`InstanceId.${n}`] as string);
     const maxResultsParam = params.MaxResults;
@@ -301,6 +324,7 @@ export class FakeEc2 extends FakeServer {
     let matching = [...this.instances.values()].filter(
       (i) =>
         i.region === region &&
+        !this.lagging.has(i.instanceId) &&
         (ids.length === 0 || ids.includes(i.instanceId)) &&
         filters.every((f) => this.matchesFilter(i, f.name, f.values)),
     );

@@ -69,6 +69,22 @@ export interface FaultRule {
   probability?: number;
 }
 
+/**
+ * A recorded answer served as it is, instead of the API's own (a published body on its endpoint, or on the wrong
+ * one): the test of how the client copes with what it did not expect.
+ */
+export interface VerbatimRule {
+  method?: string;
+  /** the request path, matched exactly (e.g. `/api/v0/hosts`) */
+  path: string;
+  /** default 200 */
+  status?: number;
+  /** the raw response text */
+  body: string;
+  /** how many times (default Infinity) */
+  times?: number;
+}
+
 export const HOST_STATUSES: readonly HostStatus[] = ['working', 'standby', 'maintenance', 'poweroff'];
 export const CHECK_STATUSES = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
 export const BULK_LIMIT = 30;
@@ -193,6 +209,9 @@ export class FakeMackerel extends FakeServer {
   private readonly rng: () => number;
   private readonly metrics = new Map<string, Map<string, { time: number; value: number }>>();
   private faults: { rule: FaultRule; budget: FaultBudget }[] = [];
+  private verbatim: { rule: VerbatimRule; left: number }[] = [];
+  /** host bodies of any shape, served as given and never changed (see `addRawHost`) */
+  private readonly rawHosts: Record<string, unknown>[] = [];
 
   /** addHost without a `meta` gives the host an agent's realistic meta (host-meta.ts) instead of `{}` */
   private readonly realisticMeta: boolean;
@@ -246,6 +265,26 @@ export class FakeMackerel extends FakeServer {
     }) as unknown as FakeHost['meta'];
   }
 
+  /**
+   * A host body of any shape (a published example, `meta: ""`, no `id`, an unknown `status`), served verbatim by
+   * the list, `GET /api/v0/hosts/<id>` and the custom-identifier look-up. The sandbox cannot know how Mackerel
+   * would filter a host of a shape it never produces, so the list filters it only on what it can read (a known
+   * status, a string name or customIdentifier) and otherwise serves it. It is read-only: a write to its id
+   * answers 404, as for an unknown host, and stays in the call log for the test to see.
+   */
+  addRawHost(body: Record<string, unknown>): void {
+    this.rawHosts.push(structuredClone(body));
+  }
+
+  /** Answers matching requests with `rule.body` as it is (after the API key check), until `times` runs out. */
+  serveVerbatim(rule: VerbatimRule): void {
+    this.verbatim.push({ rule, left: rule.times ?? Number.POSITIVE_INFINITY });
+  }
+
+  clearVerbatim(): void {
+    this.verbatim = [];
+  }
+
   setLatestMetric(hostId: string, name: string, time: number, value: number): void {
     let byName = this.metrics.get(hostId);
     if (byName === undefined) {
@@ -290,6 +329,7 @@ export class FakeMackerel extends FakeServer {
     }
 
     let answer: Answer;
+    let verbatim: VerbatimRule | undefined;
     // The first matching rule that fires wins; `fire()` spends its budget, so it must come last in the test.
     const fault = this.faults.find(
       ({ rule, budget }) =>
@@ -309,6 +349,8 @@ export class FakeMackerel extends FakeServer {
         status: 403,
         body: { error: { message: 'Authentication failed. Please check your API key.' } },
       };
+    } else if ((verbatim = this.takeVerbatim(method, url.pathname)) !== undefined) {
+      answer = { status: verbatim.status ?? 200, body: null };
     } else if (malformed) {
       answer = { status: 400, body: { error: { message: 'Request body is not valid JSON' } } };
     } else {
@@ -335,6 +377,11 @@ export class FakeMackerel extends FakeServer {
         ...(aborted ? { aborted: true as const } : {}),
       });
     res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', ...answer.headers });
+    if (verbatim) {
+      log(Buffer.byteLength(verbatim.body), false);
+      res.end(verbatim.body);
+      return;
+    }
     if (answer.body instanceof JsonPieces) {
       await writePieces(res, answer.body.pieces, log);
       return;
@@ -342,6 +389,15 @@ export class FakeMackerel extends FakeServer {
     const text = JSON.stringify(answer.body);
     log(Buffer.byteLength(text), false);
     res.end(text);
+  }
+
+  /** The first verbatim rule for this request, spending one of its times. */
+  private takeVerbatim(method: string, pathname: string): VerbatimRule | undefined {
+    const hit = this.verbatim.find(
+      (v) => v.left > 0 && v.rule.path === pathname && (v.rule.method ?? 'GET').toUpperCase() === method,
+    );
+    if (hit) hit.left--;
+    return hit?.rule;
   }
 
   private route(method: string, pathname: string, query: Record<string, string[]>, body: unknown): Answer {
@@ -361,7 +417,10 @@ export class FakeMackerel extends FakeServer {
       if (n === 1 && method === 'GET') return this.listHosts(query);
       if (n === 2 && method === 'POST' && a === 'bulk-retire') return this.bulkRetire(body);
       if (n === 2 && method === 'POST' && a === 'bulk-update-statuses') return this.bulkUpdateStatuses(body);
-      if (n === 2 && method === 'GET' && a !== undefined) return this.oneHost(this.anyHost(a));
+      if (n === 2 && method === 'GET' && a !== undefined) {
+        const raw = this.rawHosts.find((r) => r.id === a && !this.hosts.has(a));
+        return raw ? ok({ host: raw }) : this.oneHost(this.anyHost(a));
+      }
       if (n === 3 && method === 'POST' && a !== undefined && b === 'retire') return this.retire(a);
       if (n === 3 && method === 'POST' && a !== undefined && b === 'status') {
         return this.updateStatus(a, body);
@@ -439,8 +498,17 @@ export class FakeMackerel extends FakeServer {
         (service === undefined || h.roles[service] !== undefined) &&
         (roles.length === 0 || roles.some((r) => h.roles[service as string]?.includes(r))),
     );
+    const raw = this.rawHosts.filter(
+      (r) =>
+        r.isRetired !== true &&
+        (!isHostStatus(r.status) || statuses.includes(r.status)) &&
+        (names === undefined || typeof r.name !== 'string' || names.includes(r.name)) &&
+        (ci === undefined || r.customIdentifier === ci) &&
+        service === undefined,
+    );
     const pieces = ['{"hosts":['];
     hosts.forEach((h, i) => pieces.push(i === 0 ? this.hostJson(h) : `,${this.hostJson(h)}`));
+    raw.forEach((r, i) => pieces.push(i === 0 && hosts.length === 0 ? JSON.stringify(r) : `,${JSON.stringify(r)}`));
     pieces.push(']}');
     return ok(new JsonPieces(pieces));
   }
@@ -450,8 +518,12 @@ export class FakeMackerel extends FakeServer {
     const same = (x: string | undefined) =>
       x !== undefined && (insensitive ? x.toLowerCase() === ci.toLowerCase() : x === ci);
     const h = [...this.hosts.values()].find((x) => !x.isRetired && same(x.customIdentifier));
-    if (h === undefined) throw new ApiError(404, 'Host Not Found.');
-    return this.oneHost(h);
+    if (h !== undefined) return this.oneHost(h);
+    const raw = this.rawHosts.find(
+      (r) => r.isRetired !== true && typeof r.customIdentifier === 'string' && same(r.customIdentifier),
+    );
+    if (raw === undefined) throw new ApiError(404, 'Host Not Found.');
+    return ok({ host: structuredClone(raw) });
   }
 
   private retire(id: string): Answer {

@@ -21,8 +21,10 @@ import {
   HostStatus,
   HostsResponse,
   SuccessResponse,
+  TsdbLatestEntry,
   TsdbLatestResponse,
 } from './schemas.js';
+import { type HostList, readHost, readHosts, type UnreadableHost } from './host-read.js';
 
 export interface MackerelClientOptions {
   apiKey: string;
@@ -58,6 +60,18 @@ export interface ClientStats {
 }
 
 export type LatestMetrics = Record<string, Record<string, { time: number; value: number }>>;
+
+/** What `latestMetrics` could read, and the hosts whose entry had the wrong shape. */
+export interface LatestMetricsResult {
+  latest: LatestMetrics;
+  unreadable: UnreadableHost[];
+}
+
+/** Filters of `GET /api/v0/hosts` the event path uses to find one instance's hosts. */
+export interface HostFilter {
+  customIdentifier?: string;
+  name?: string;
+}
 
 export interface RetireResult {
   retired: string[];
@@ -120,33 +134,60 @@ export class MackerelClient {
     this.#onRetry = opts.onRetry;
   }
 
-  /** Every host in one of `statuses`; retired hosts are never listed. The API has no paging. */
-  async listHosts(statuses: readonly HostStatus[] = ALL_LIVE_STATUSES): Promise<Host[]> {
+  /**
+   * Every host in one of `statuses`; retired hosts are never listed. The API has no paging. A host of the
+   * wrong shape is set aside in `unreadable`; only a wrong envelope fails the call.
+   */
+  async listHosts(statuses: readonly HostStatus[] = ALL_LIVE_STATUSES): Promise<HostList> {
+    return this.findHosts({}, statuses);
+  }
+
+  /** The hosts matching a filter, in all four live statuses unless told otherwise. */
+  async findHosts(filter: HostFilter, statuses: readonly HostStatus[] = ALL_LIVE_STATUSES): Promise<HostList> {
     const wanted = unique(statuses.map((s) => HostStatus.parse(s)));
     // The API defaults an absent status to working+standby: an empty list must not become that.
-    if (wanted.length === 0) return [];
+    if (wanted.length === 0) return { hosts: [], unreadable: [] };
+    const query: [string, string][] = wanted.map((s) => ['status', s]);
+    for (const key of ['customIdentifier', 'name'] as const) {
+      const value = filter[key];
+      if (value === undefined) continue;
+      requireId(value, key);
+      query.push([key, value]);
+    }
     const res = await this.#request({
       method: 'GET',
       path: '/api/v0/hosts',
       route: '/api/v0/hosts',
-      query: wanted.map((s) => ['status', s]),
+      query,
       schema: HostsResponse,
     });
-    return res.hosts;
+    return readHosts(res.hosts);
   }
 
   /** One host by id, retired ones included; `undefined` when Mackerel does not know it. */
   async getHost(id: string): Promise<Host | undefined> {
+    const read = await this.lookupHost(id);
+    if (read.unreadable[0]) {
+      const u = read.unreadable[0];
+      throw new MackerelResponseError('GET', `/api/v0/hosts/${id}`, [{ path: u.field, message: u.problem }]);
+    }
+    return read.hosts[0];
+  }
+
+  /** One host by id as a list of zero or one, an unreadable host set aside as in `listHosts`. */
+  async lookupHost(id: string): Promise<HostList> {
     requireId(id, 'host id');
-    return this.#orUndefinedOn404(async () => {
-      const res = await this.#request({
+    const res = await this.#orUndefinedOn404(() =>
+      this.#request({
         method: 'GET',
         path: `/api/v0/hosts/${encodeURIComponent(id)}`,
         route: '/api/v0/hosts/:id',
         schema: HostResponse,
-      });
-      return res.host;
-    });
+      }),
+    );
+    if (res === undefined) return { hosts: [], unreadable: [] };
+    const read = readHost(res.host, 'host');
+    return read.ok ? { hosts: [read.host], unreadable: [] } : { hosts: [], unreadable: [read.unreadable] };
   }
 
   async getHostByCustomIdentifier(customIdentifier: string): Promise<Host | undefined> {
@@ -158,7 +199,16 @@ export class MackerelClient {
         route: '/api/v0/hosts-by-custom-identifier/:id',
         schema: HostResponse,
       });
-      return res.host;
+      // mackerel-client-rs reads a 200 `{"host": null}` as "no such host"; so do we.
+      if (res.host === null) return undefined;
+      const read = readHost(res.host, 'host');
+      if (!read.ok) {
+        const u = read.unreadable;
+        throw new MackerelResponseError('GET', '/api/v0/hosts-by-custom-identifier', [
+          { path: u.field, message: u.problem },
+        ]);
+      }
+      return read.host;
     });
   }
 
@@ -226,9 +276,12 @@ export class MackerelClient {
     });
   }
 
-  /** Latest value of each metric of each host, ≤ 100 hosts per call. Hosts or metrics without data are absent. */
-  async latestMetrics(hostIds: readonly string[], names: readonly string[]): Promise<LatestMetrics> {
-    const out: LatestMetrics = {};
+  /**
+   * Latest value of each metric of each host, ≤ 100 hosts per call. Hosts or metrics without data are absent;
+   * a host whose entry has the wrong shape is set aside in `unreadable` (its silence is unknown, not proven).
+   */
+  async latestMetrics(hostIds: readonly string[], names: readonly string[]): Promise<LatestMetricsResult> {
+    const out: LatestMetricsResult = { latest: {}, unreadable: [] };
     const hosts = unique(hostIds);
     const metrics = unique(names);
     for (const id of hosts) requireId(id, 'host id');
@@ -245,11 +298,19 @@ export class MackerelClient {
         ],
         schema: TsdbLatestResponse,
       });
-      for (const [hostId, byName] of Object.entries(res.tsdbLatest)) {
-        for (const [name, point] of Object.entries(byName)) {
+      for (const [hostId, raw] of Object.entries(res.tsdbLatest)) {
+        const entry = TsdbLatestEntry.safeParse(raw);
+        if (!entry.success) {
+          const issue = entry.error.issues[0];
+          const sub = issue?.path.map(String).join('.');
+          const field = `tsdbLatest.${hostId}${sub ? `.${sub}` : ''}`;
+          out.unreadable.push({ id: hostId, field, problem: issue?.message ?? 'invalid entry' });
+          continue;
+        }
+        for (const [name, point] of Object.entries(entry.data)) {
           if (point === null) continue;
-          out[hostId] ??= {};
-          out[hostId][name] = { time: point.time, value: point.value };
+          out.latest[hostId] ??= {};
+          out.latest[hostId][name] = { time: point.time, value: point.value };
         }
       }
     }
