@@ -17,7 +17,8 @@ import { agentHostMeta, agentInterfaces, type OddHost, oddHosts, seedOf } from '
 import type { FakeEc2, FakeHost, FakeMackerel, HostStatus } from '../sandbox/index.js';
 import { BASE62, HEX, mulberry32, randomChars, randomInt, shuffle } from '../sandbox/random.js';
 import type { Instance, InstanceState } from '../shared/ec2/instance.js';
-import { Host } from '../shared/mackerel/schemas.js';
+import { readHosts } from '../shared/mackerel/host-read.js';
+import type { Host } from '../shared/mackerel/schemas.js';
 import type { InstanceRecord, Observation, Policy, RestoreMemo } from '../shared/reconcile/types.js';
 
 export const FLEET_REGION = 'ap-northeast-1';
@@ -90,11 +91,7 @@ export interface Fleet {
   expected: ExpectedWork;
 }
 
-/**
- * Whether the fleets carry the malformed odd hosts too (`meta: ""`, a `meta.cloud` that is not an object). They
- * stay out until the reconciler quarantines such a host instead of failing the run on it.
- */
-export const MALFORMED_ODD_HOSTS = false;
+
 
 const ROLES: Record<string, string[]>[] = [
   { shop: ['web'] },
@@ -202,7 +199,8 @@ export function generateFleet(opts: { size: number; seed: number; nowS?: number 
     region: FLEET_REGION,
     instances,
     hosts,
-    odd: oddHosts({ seed, nowS, malformed: MALFORMED_ODD_HOSTS }),
+    // the malformed ones too (`meta: ""`, a `meta.cloud` that is not an object): the reconciler quarantines them
+    odd: oddHosts({ seed, nowS, malformed: true }),
     expected: {
       retirements,
       statusChanges,
@@ -283,8 +281,12 @@ export function seedNow(fleet: Fleet, fakes: Fakes): void {
   addOddHosts(fleet, fakes.mackerel);
 }
 
-/** A host as the client hands it on: parsed from the JSON the API served, so that it holds what production holds. */
-const asServed = (h: object): Host => Host.parse(JSON.parse(JSON.stringify({ memo: '', isRetired: false, size: 'standard', ...h })));
+/**
+ * Hosts as the client hands them on: read one by one from the JSON the API served (the malformed ones set aside, as
+ * the client quarantines them), so that the planner's input holds what production holds.
+ */
+const asServed = (hosts: object[]): Host[] =>
+  readHosts(hosts.map((h) => JSON.parse(JSON.stringify({ memo: '', isRetired: false, size: 'standard', ...h })))).hosts;
 
 /**
  * The planner's input for the sweep after the drift, built without I/O: the observation `observeFleet` would
@@ -302,7 +304,7 @@ export function observationOf(fleet: Fleet, accountId = '123456789012'): Observa
   const instances: Instance[] = [];
   const records: InstanceRecord[] = [];
   const restores: RestoreMemo[] = [];
-  const hosts: Host[] = [];
+  const served: object[] = [];
   for (const i of fleet.instances) {
     const terminated = i.now === 'terminated';
     instances.push({
@@ -337,10 +339,10 @@ export function observationOf(fleet: Fleet, accountId = '123456789012'): Observa
       if (i.day0 === 'stopped' && h.kind === 'integration') {
         restores.push({ instanceId: i.instanceId, hostId: h.id, status: h.day0Status, setAt: day0S });
       }
-      hosts.push(asServed(fakeHost(fleet, h, i, status)));
+      served.push(fakeHost(fleet, h, i, status));
     }
   }
-  for (const o of fleet.odd) if (!o.malformed) hosts.push(asServed(o.host));
+  const hosts = asServed([...served, ...fleet.odd.map((o) => o.host)]);
   const latestMetricTime: Record<string, number> = {};
   for (const h of fleet.hosts) if (h.lastMetricAt !== undefined) latestMetricTime[h.id] = h.lastMetricAt;
   return {

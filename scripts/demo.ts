@@ -249,6 +249,9 @@ function runReport(sb: Sandbox, title: string, report: Report, tap: Tap): void {
     const some = foreign.length > 3 ? `${foreign.slice(0, 3).join(', ')}, …` : foreign.join(', ');
     line(`  foreign hosts, untouched: ${foreign.length} (${some})`);
   }
+  for (const u of report.unreadableHosts) {
+    line(`  unreadable host, quarantined and untouched: ${u.id ?? '(no id)'} (${u.field}: ${u.problem})`);
+  }
   if (report.ambiguities.length > 0) {
     line(
       `  ambiguous weak matches: ${report.ambiguities.map((a) => `${a.hostId}→${a.candidates.join('|')}`).join(', ')}`,
@@ -406,7 +409,8 @@ async function demo(sb: Sandbox, h: Handlers): Promise<number> {
       `last sweep: ${converged.counts.planned} actions planned, ${lastWrites} Mackerel write calls`,
   );
 
-  const unmet = expectations(sb, fleet, mainTap);
+  // every run that read the whole host list must have quarantined the malformed hosts, and only them
+  const unmet = expectations(sb, fleet, mainTap, { 'the dry run': dry, 'the sweep': sweep, 'the second sweep': converged });
   if (unmet.length === 0)
     line(`  every host ended as the scenario intends (${fleet.hosts.size} hosts checked)`);
   else {
@@ -430,13 +434,19 @@ async function demo(sb: Sandbox, h: Handlers): Promise<number> {
 }
 
 /** What each seeded host should look like now, per its scenario; one line per host that does not. */
-function expectations(sb: Sandbox, fleet: Fleet, tap: Tap): string[] {
+function expectations(sb: Sandbox, fleet: Fleet, tap: Tap, listings: Record<string, Report>): string[] {
   const unmet: string[] = [];
   const checks = tap.newChecks;
   for (const f of fleet.hosts.values()) {
     const h = sb.mackerel.hosts.get(f.hostId);
     if (!h) continue;
-    const what = `${f.hostId} (${f.note}, ${f.instanceId})`;
+    const what = `${f.hostId} (${f.note}, ${f.instanceId || 'no instance'})`;
+    for (const [run, report] of Object.entries(listings)) {
+      const listed = report.unreadableHosts.some((u) => u.id === f.hostId);
+      if (listed !== (f.expect.unreadable === true)) {
+        unmet.push(`${what}: ${run} ${listed ? 'listed it as unreadable' : 'did not list it as unreadable'}`);
+      }
+    }
     if (f.expect.retired !== h.isRetired) {
       unmet.push(
         `${what}: expected ${f.expect.retired ? 'retired' : 'live'}, is ${h.isRetired ? 'retired' : h.status}`,

@@ -35,6 +35,8 @@ export interface Expectation {
   roles?: string[];
   /** a check the reconciler must have raised on it */
   check?: 'imds-disabled' | 'duplicate-host';
+  /** its own fields are malformed: every run must list it in unreadableHosts (quarantined) */
+  unreadable?: boolean;
 }
 
 export interface FleetHost {
@@ -83,11 +85,6 @@ const SERVICES: { service: string; roles: string[]; weight: number }[] = [
   { service: 'ops', roles: ['bastion'], weight: 1 },
   { service: 'payments', roles: ['api'], weight: 2 },
 ];
-/**
- * Whether the demo seeds the malformed odd hosts too (`meta: ""`, a `meta.cloud` that is not an object). They stay
- * out until the reconciler quarantines such a host instead of failing the run on it.
- */
-export const MALFORMED_ODD_HOSTS = false;
 
 export function seedFleet(
   fakes: { mackerel: FakeMackerel; ec2: FakeEc2 },
@@ -238,14 +235,15 @@ export function seedFleet(
     expect: { retired: false, status: 'working' },
   });
 
-  // Old and odd hosts real organisations keep, linked to nothing here: left alone.
-  for (const o of oddHosts({ seed: opts.seed, nowS, malformed: MALFORMED_ODD_HOSTS })) {
+  // Old and odd hosts real organisations keep, linked to nothing here: left alone. The malformed ones (`meta: ""`,
+  // a `meta.cloud` that is not an object) are quarantined: reported as unreadable, never touched.
+  for (const o of oddHosts({ seed: opts.seed, nowS, malformed: true })) {
     const h = mackerel.addHost(o.host);
     hosts.set(h.id, {
       hostId: h.id,
       instanceId: '',
       note: `odd: ${o.note}`,
-      expect: { retired: false, status: h.status },
+      expect: { retired: false, status: h.status, ...(o.malformed ? { unreadable: true } : {}) },
     });
   }
 

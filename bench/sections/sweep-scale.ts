@@ -10,7 +10,7 @@ import { applyDrift, type Fleet, generateFleet, seedDay0 } from '../fleet.js';
 import type { Sandbox } from '../../sandbox/index.js';
 import { startHarness } from '../harness.js';
 import type { SweepScaleSize } from '../results.js';
-import { SWEEP_BENCH_ENV, workProblems } from './sweep.js';
+import { oddHostsTouched, SWEEP_BENCH_ENV, workProblems } from './sweep.js';
 
 /** Bounds one sweep: past it the process is killed and the sweep counted as failed. */
 export const SWEEP_TIMEOUT_MS = 30 * 60_000;
@@ -56,15 +56,16 @@ export async function sweepScaleSize(opts: {
     };
     const day0 = await step();
     say(`day-0 sweep ${day0.step.ok ? 'done' : 'FAILED'} in ${(day0.step.wallMs / 1000).toFixed(1)} s`);
-    if (!day0.step.ok) problems.push(`${opts.size.toLocaleString("en-US")} instances: the day-0 sweep failed: ${day0.step.error}`);
+    if (!day0.step.ok) problems.push(`${opts.size.toLocaleString('en-US')} instances: the day-0 sweep failed: ${day0.step.error}`);
 
     applyDrift(fleet, h.sb);
     const measured = await step();
     say(`measured sweep ${measured.step.ok ? 'done' : 'FAILED'} in ${(measured.step.wallMs / 1000).toFixed(1)} s`);
-    if (!measured.step.ok) problems.push(`${opts.size.toLocaleString("en-US")} instances: the sweep failed: ${measured.step.error}`);
+    if (!measured.step.ok) problems.push(`${opts.size.toLocaleString('en-US')} instances: the sweep failed: ${measured.step.error}`);
     else if (day0.step.ok && measured.report) {
       // the work is only the fleet's drift when day 0 taught the store the fleet
-      problems.push(...workProblems(fleet, measured.report).map((p) => `${opts.size.toLocaleString("en-US")} instances: ${p}`));
+      const found = [...workProblems(fleet, measured.report), ...oddHostsTouched(fleet, h.sb)];
+      problems.push(...found.map((p) => `${opts.size.toLocaleString('en-US')} instances: ${p}`));
     }
     return {
       fleet,

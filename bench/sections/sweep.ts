@@ -3,6 +3,7 @@
  * fewest calls the same work could take. A first sweep at day 0 teaches the store which instances are this
  * account's and powers off the instances stopped then (so that the measured sweep can restore them).
  */
+import type { Sandbox } from '../../sandbox/index.js';
 import type { Report } from '../../shared/reconcile/run.js';
 import { totals } from '../calls.js';
 import { applyDrift, generateFleet, seedDay0, type Fleet } from '../fleet.js';
@@ -44,7 +45,23 @@ export function workProblems(fleet: Fleet, report: Report): string[] {
     problems.push(`${failed.length} actions not done: ${failed.slice(0, 3).map((a) => `${a.key} ${a.outcome}`).join(', ')}`);
   }
   if (report.circuitBreaker?.tripped) problems.push('the circuit breaker tripped');
+  problems.push(...unreadableProblems(fleet, report));
   return problems;
+}
+
+/** Nothing may touch the odd hosts beside the fleet: any change made to one (from the fake's record). */
+export function oddHostsTouched(fleet: Fleet, sb: Pick<Sandbox, 'mackerel'>): string[] {
+  const odd = new Set(fleet.odd.map((o) => o.host.id));
+  const touched = sb.mackerel.mutations.filter((m) => odd.has(m.hostId));
+  return touched.length === 0 ? [] : [`${touched.length} change(s) made to odd hosts nothing may touch: ${touched.slice(0, 3).map((m) => `${m.kind} ${m.hostId}`).join(', ')}`];
+}
+
+/** The malformed odd hosts, and only they, are quarantined: listed in the report as unreadable, and untouched. */
+export function unreadableProblems(fleet: Fleet, report: Report): string[] {
+  const want = fleet.odd.filter((o) => o.malformed).map((o) => o.host.id as string).sort();
+  const got = [...new Set((report.unreadableHosts ?? []).map((u) => u.id ?? `(no id) ${u.field}`))].sort();
+  if (JSON.stringify(got) === JSON.stringify(want)) return [];
+  return [`the report lists unreadable hosts [${got.join(', ')}], the fleet has malformed hosts [${want.join(', ')}]`];
 }
 
 export async function sweepBench(opts: { size: number; seed: number; latencyMs: number }): Promise<{ data: Data; fleet: Fleet }> {
@@ -62,7 +79,7 @@ export async function sweepBench(opts: { size: number; seed: number; latencyMs: 
 
     applyDrift(fleet, h.sb);
     const run = await h.measure(() => h.sweep());
-    problems.push(...workProblems(fleet, run.result));
+    problems.push(...workProblems(fleet, run.result), ...oddHostsTouched(fleet, h.sb));
 
     const published = run.calls.eventBridge.entries;
     if (published !== fleet.expected.findings) {

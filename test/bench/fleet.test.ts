@@ -41,4 +41,24 @@ describe('the benchmark fleet', () => {
     expect(p.actions).toHaveLength(f.expected.retirements + changes + f.expected.checkReports);
     expect(p.ambiguities).toEqual([]);
   });
+
+  it('carries the odd hosts beside it; the planner sees the well-formed ones, the malformed ones are quarantined', () => {
+    const f = generateFleet({ size: 300, seed: SEED, nowS: 1_700_000_000 });
+    const malformed = f.odd.filter((o) => o.malformed).map((o) => o.host.id);
+    expect(malformed).toHaveLength(2);
+    const ids = new Set(observationOf(f).hosts.map((h) => h.id));
+    expect(malformed.filter((id) => ids.has(id as string))).toEqual([]);
+    expect(f.odd.filter((o) => !o.malformed).every((o) => ids.has(o.host.id as string))).toBe(true);
+    expect(ids.size).toBe(f.hosts.length + f.odd.length - malformed.length);
+  });
+
+  it('gives every host the meta mackerel-agent registers, the duplicates without meta.cloud', () => {
+    const f = generateFleet({ size: 1000, seed: SEED, nowS: 1_700_000_000 });
+    const obs = observationOf(f);
+    const dupIds = new Set(f.hosts.filter((h) => h.kind === 'agent-dup').map((h) => h.id));
+    for (const h of obs.hosts.filter((x) => f.hosts.some((y) => y.id === x.id))) {
+      expect(Array.isArray((h.meta as { cpu?: unknown }).cpu)).toBe(true);
+      expect(h.meta.cloud === undefined).toBe(dupIds.has(h.id));
+    }
+  });
 });
