@@ -79,7 +79,7 @@ export async function coldBench(opts: { runs: number; seed: number }): Promise<D
   rmSync(OUT_DIR, { recursive: true, force: true });
   const problems: string[] = ignored.length > 0 ? [`serverless-esbuild keys not applied: ${ignored.join(', ')}`] : [];
 
-  const sb = await startSandbox({ seed: opts.seed });
+  const sb = await startSandbox({ seed: opts.seed, realisticMeta: true });
   try {
     const inst = sb.ec2.addInstance({});
     sb.mackerel.addHost({ name: inst.privateDnsName, customIdentifier: `${inst.instanceId}.ec2.amazonaws.com` });
