@@ -5,9 +5,10 @@
  * not answer in time, turns into an error answer naming what happened; it never hangs the benchmark.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { parseDocument } from 'yaml';
 import type { Report } from '../shared/reconcile/run.js';
 import { deployBuildOptions } from './esbuild-options.js';
 
@@ -19,9 +20,30 @@ export type Invocation =
   | { ok: true; wallMs: number; report: Report; rssMB: number; peakRssMB: number; peakRssSource: string }
   | { ok: false; wallMs: number; error: string; rssMB?: number; peakRssMB?: number; peakRssSource?: string };
 
+export type HandlerName = 'sweep' | 'instance-state-change';
+
+/**
+ * Each function's timeout as deployed (serverless.yml `functions.<name>.timeout`, seconds), in ms: the invocation
+ * context counts down from it, as Lambda's does, and middy ends a run that reaches it.
+ */
+export function deployedTimeoutsMs(root: string = ROOT): Record<HandlerName, number> {
+  const doc = parseDocument(readFileSync(join(root, 'serverless.yml'), 'utf8')).toJS() as {
+    functions?: Record<string, { timeout?: unknown }>;
+  } | null;
+  const of = (name: HandlerName) => {
+    const t = doc?.functions?.[name]?.timeout;
+    if (typeof t !== 'number' || !(t > 0)) throw new Error(`serverless.yml: functions.${name}.timeout is not a number of seconds`);
+    return t * 1000;
+  };
+  return { sweep: of('sweep'), 'instance-state-change': of('instance-state-change') };
+}
+
+/** Past its deployed timeout, a run that has not answered is killed after this much more. */
+const WATCHDOG_GRACE_MS = 2 * 60_000;
+
 export interface ReconcilerProcess {
   /** Invokes a handler in the child; resolves with its report or the error, never rejects. */
-  invoke(handler: 'sweep' | 'instance-state-change', event: unknown, functionArn: string): Promise<Invocation>;
+  invoke(handler: HandlerName, event: unknown, functionArn: string): Promise<Invocation>;
   /** whether the child is still alive */
   readonly alive: boolean;
   stop(): Promise<void>;
@@ -53,11 +75,13 @@ export function bundleReconcilerChild(): Promise<string> {
 const STDERR_KEPT = 4000;
 
 /**
- * Starts the child with `env` (and nothing of this process's environment but PATH and HOME). `timeoutMs` bounds each
- * invocation: past it the child is killed and the invocation answers an error.
+ * Starts the child with `env` (and nothing of this process's environment but PATH and HOME). Each invocation gets its
+ * function's deployed timeout; one that has not answered by then and `WATCHDOG_GRACE_MS` more (or by `timeoutMs`,
+ * when given) has its child killed and answers an error.
  */
-export async function startReconciler(opts: { env: Record<string, string>; timeoutMs: number }): Promise<ReconcilerProcess> {
+export async function startReconciler(opts: { env: Record<string, string>; timeoutMs?: number }): Promise<ReconcilerProcess> {
   const file = await bundleReconcilerChild();
+  const deployed = deployedTimeoutsMs();
   const child: ChildProcess = fork(file, [], {
     execPath: process.execPath,
     // not this process's flags: under tsx they would load a TypeScript loader into the child
@@ -105,12 +129,13 @@ export async function startReconciler(opts: { env: Record<string, string>; timeo
       if (exited !== undefined) return Promise.resolve({ ok: false, wallMs: 0, error: exited });
       const id = ++next;
       const t0 = performance.now();
+      const watchdogMs = opts.timeoutMs ?? deployed[handler] + WATCHDOG_GRACE_MS;
       return new Promise<Invocation>((resolve) => {
         const timer = setTimeout(() => {
           if (!waiting.delete(id)) return;
           child.kill('SIGKILL');
-          resolve({ ok: false, wallMs: performance.now() - t0, error: `no answer within ${Math.round(opts.timeoutMs / 1000)} s: the reconciler process was killed` });
-        }, opts.timeoutMs);
+          resolve({ ok: false, wallMs: performance.now() - t0, error: `no answer within ${Math.round(watchdogMs / 1000)} s: the reconciler process was killed` });
+        }, watchdogMs);
         waiting.set(id, {
           t0,
           answer: (inv) => {
@@ -118,7 +143,7 @@ export async function startReconciler(opts: { env: Record<string, string>; timeo
             resolve(inv);
           },
         });
-        child.send({ id, handler, event, functionArn });
+        child.send({ id, handler, event, functionArn, timeoutMs: deployed[handler] });
       });
     },
     async stop() {

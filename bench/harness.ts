@@ -19,7 +19,7 @@ import { lambdaContext } from '../sandbox/lambda-context.js';
 import type { Report } from '../shared/reconcile/run.js';
 import { resetRuntime } from '../shared/runtime.js';
 import { countSince, type CallCounts, mark } from './calls.js';
-import { type Invocation, type ReconcilerProcess, startReconciler } from './child.js';
+import { deployedTimeoutsMs, type Invocation, type ReconcilerProcess, startReconciler } from './child.js';
 import { type DynamoCounter, startDynamoProxy } from './dynamo-proxy.js';
 
 export interface Harness {
@@ -29,8 +29,11 @@ export interface Harness {
   stateChange(instanceId: string, state: string): Promise<Report>;
   /** runs `fn` and returns its result with the calls it made and its wall time */
   measure<T>(fn: () => Promise<T>): Promise<{ result: T; calls: CallCounts; wallMs: number }>;
-  /** a fresh reconciler process (a cold Lambda container) pointed at this sandbox; `timeoutMs` bounds each invocation */
-  reconciler(timeoutMs: number): Promise<ReconcilerProcess>;
+  /**
+   * A fresh reconciler process (a cold Lambda container) pointed at this sandbox. Each invocation has its function's
+   * deployed timeout; `timeoutMs`, when given, bounds the wait instead of that timeout and a grace.
+   */
+  reconciler(timeoutMs?: number): Promise<ReconcilerProcess>;
   /** a sweep in `proc`, with the calls it made */
   sweepIn(proc: ReconcilerProcess): Promise<{ inv: Invocation; calls: CallCounts }>;
   /** a state-change event in `proc`, with the calls it made */
@@ -63,6 +66,7 @@ export async function startHarness(opts: {
   resetRuntime();
   // Event and request ids from the seed too, so that a run can be replayed exactly.
   const rng = mulberry32(opts.seed ^ 0x3c6ef372);
+  const timeouts = deployedTimeoutsMs();
   const childEnv = { ...env, ...CHILD_QUIET };
   const inChild = async (proc: ReconcilerProcess, handler: 'sweep' | 'instance-state-change', event: unknown) => {
     const from = mark(sb, dynamo);
@@ -75,14 +79,14 @@ export async function startHarness(opts: {
     sweep: () =>
       sweepHandler(
         scheduledEvent({ accountId: sb.accountId, id: randomUuid(rng) }),
-        lambdaContext(sb.functionArn('sweep')),
+        lambdaContext(sb.functionArn('sweep'), { timeoutMs: timeouts.sweep }),
       ) as Promise<Report>,
     stateChange: (instanceId, state) =>
       stateChangeHandler(
         ec2StateChangeEvent({ accountId: sb.accountId, instanceId, state, id: randomUuid(rng) }),
-        lambdaContext(sb.functionArn('instance-state-change')),
+        lambdaContext(sb.functionArn('instance-state-change'), { timeoutMs: timeouts['instance-state-change'] }),
       ) as Promise<Report>,
-    reconciler: (timeoutMs) => startReconciler({ env: childEnv, timeoutMs }),
+    reconciler: (timeoutMs) => startReconciler({ env: childEnv, ...(timeoutMs === undefined ? {} : { timeoutMs }) }),
     sweepIn: (proc) => inChild(proc, 'sweep', scheduledEvent({ accountId: sb.accountId, id: randomUuid(rng) })),
     stateChangeIn: (proc, instanceId, state) =>
       inChild(

@@ -4,7 +4,7 @@
  * with the deployment's esbuild options and run by plain `node` (bench/child.ts); the environment points the
  * handlers at the parent's sandbox.
  *
- * in:  { id, handler: 'sweep' | 'instance-state-change', event, functionArn }
+ * in:  { id, handler: 'sweep' | 'instance-state-change', event, functionArn, timeoutMs }
  * out: { ready: true } once, then per request { id, ok, wallMs, report | error, rssMB, peakRssMB }
  */
 import { readFileSync } from 'node:fs';
@@ -37,6 +37,8 @@ interface Request {
   handler: string;
   event: unknown;
   functionArn: string;
+  /** the function's configured timeout: the context counts down from it (middy ends the run early on it) */
+  timeoutMs: number;
 }
 
 const send = (m: unknown) => process.send?.(m);
@@ -48,7 +50,7 @@ process.on('message', (raw: unknown) => {
     const t0 = performance.now();
     try {
       if (!handler) throw new Error(`no handler ${req.handler}`);
-      const report = await handler(req.event, lambdaContext(req.functionArn));
+      const report = await handler(req.event, lambdaContext(req.functionArn, { timeoutMs: req.timeoutMs }));
       return { ok: true, wallMs: performance.now() - t0, report };
     } catch (e) {
       const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);

@@ -137,6 +137,8 @@ export const SweepScaleSize = SweepStep.extend({
   instances: z.number(),
   /** every host in the organisation: the fleet's, its duplicates and the odd ones */
   hosts: z.number(),
+  /** the measured sweep did exactly the work of the fleet's drift (after a day-0 sweep that succeeded) */
+  workDone: z.boolean(),
   /** the first sweep over a fresh table (every sighting written), before the drift */
   day0: SweepStep,
 });

@@ -1,8 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 
-/** A Lambda invocation context for a function ARN, as the runtime would pass it to a handler. */
-export function lambdaContext(invokedFunctionArn: string): Context {
+/**
+ * A Lambda invocation context for a function ARN, as the runtime would pass it to a handler. With `timeoutMs` (the
+ * function's configured timeout) the remaining time counts down from the invocation as Lambda's does; without it,
+ * it always answers 60 s.
+ */
+export function lambdaContext(invokedFunctionArn: string, opts: { timeoutMs?: number } = {}): Context {
+  const deadline = opts.timeoutMs === undefined ? undefined : Date.now() + opts.timeoutMs;
   const functionName = invokedFunctionArn.split(':').pop() ?? 'function';
   return {
     callbackWaitsForEmptyEventLoop: false,
@@ -13,7 +18,7 @@ export function lambdaContext(invokedFunctionArn: string): Context {
     awsRequestId: randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'sandbox',
-    getRemainingTimeInMillis: () => 60_000,
+    getRemainingTimeInMillis: () => (deadline === undefined ? 60_000 : Math.max(0, deadline - Date.now())),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,

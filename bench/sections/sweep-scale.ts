@@ -12,8 +12,6 @@ import { startHarness } from '../harness.js';
 import type { SweepScaleSize } from '../results.js';
 import { oddHostsTouched, SWEEP_BENCH_ENV, workProblems } from './sweep.js';
 
-/** Bounds one sweep: past it the process is killed and the sweep counted as failed. */
-export const SWEEP_TIMEOUT_MS = 30 * 60_000;
 
 type Step = SweepScaleSize['day0'];
 
@@ -21,6 +19,7 @@ export async function sweepScaleSize(opts: {
   size: number;
   seed: number;
   latencyMs: number;
+  /** bounds each sweep (default: the function's deployed timeout and a grace, bench/child.ts) */
   timeoutMs?: number;
   onProgress?: (line: string) => void;
   /** called once the fakes hold the fleet, before any sweep (e.g. to inject faults) */
@@ -36,20 +35,22 @@ export async function sweepScaleSize(opts: {
     say('seeded');
     // Each sweep in a fresh process: the day-0 one writes every sighting, the measured one repairs the drift.
     const step = async (): Promise<{ step: Step; report?: Parameters<typeof workProblems>[1] }> => {
-      const proc = await h.reconciler(opts.timeoutMs ?? SWEEP_TIMEOUT_MS);
+      const proc = await h.reconciler(opts.timeoutMs);
       try {
         const { inv, calls } = await h.sweepIn(proc);
+        // a sweep skipped for the lease (one before it died holding it) did none of the work: not a success
+        const error = inv.ok ? (inv.report.status === 'skipped' ? `skipped: ${inv.report.skipped}` : undefined) : inv.error;
         const out: Step = {
-          ok: inv.ok,
+          ok: error === undefined,
           wallMs: inv.wallMs,
           ...(inv.peakRssMB === undefined ? {} : { peakRssMB: inv.peakRssMB, peakRssSource: inv.peakRssSource ?? 'VmHWM' }),
           mackerelBytes: calls.bytes.mackerel,
           ec2Bytes: calls.bytes.ec2,
           calls: { mackerel: sum(calls.mackerel), ec2: sum(calls.ec2), eventBridge: calls.eventBridge.PutEvents, dynamodb: sum(calls.dynamodb) },
           mackerelRoutes: calls.mackerel,
-          ...(inv.ok ? {} : { error: inv.error }),
+          ...(error === undefined ? {} : { error }),
         };
-        return { step: out, ...(inv.ok ? { report: inv.report } : {}) };
+        return { step: out, ...(inv.ok && error === undefined ? { report: inv.report } : {}) };
       } finally {
         await proc.stop();
       }
@@ -61,11 +62,14 @@ export async function sweepScaleSize(opts: {
     applyDrift(fleet, h.sb);
     const measured = await step();
     say(`measured sweep ${measured.step.ok ? 'done' : 'FAILED'} in ${(measured.step.wallMs / 1000).toFixed(1)} s`);
+    let workDone = false;
     if (!measured.step.ok) problems.push(`${opts.size.toLocaleString('en-US')} instances: the sweep failed: ${measured.step.error}`);
-    else if (day0.step.ok && measured.report) {
+    else if (!day0.step.ok) problems.push(`${opts.size.toLocaleString('en-US')} instances: the sweep ran, but not over a fleet the store had seen: its work is not the drift's`);
+    else if (measured.report) {
       // the work is only the fleet's drift when day 0 taught the store the fleet
       const found = [...workProblems(fleet, measured.report), ...oddHostsTouched(fleet, h.sb)];
       problems.push(...found.map((p) => `${opts.size.toLocaleString('en-US')} instances: ${p}`));
+      workDone = found.length === 0;
     }
     return {
       fleet,
@@ -73,6 +77,7 @@ export async function sweepScaleSize(opts: {
       data: {
         instances: fleet.instances.length,
         hosts: h.sb.mackerel.hosts.size,
+        workDone,
         ...measured.step,
         day0: day0.step,
       },

@@ -134,6 +134,7 @@ describe('the sweep at scale (issues #9 and #16)', () => {
   const size = (instances: number, over: Partial<SweepScaleSize> = {}): SweepScaleSize => ({
     instances,
     hosts: instances + 56,
+    workDone: true,
     ...step(over),
     day0: step(),
   });
@@ -165,6 +166,11 @@ describe('the sweep at scale (issues #9 and #16)', () => {
     expect(md).toContain('| 50,000 | 50,056 | FAILED | 41.00 s | 2900.0 MB |');
     expect(md).toContain(error);
     expect(goalsTable({ schema: 1, 'sweep-scale': r }).rows.map((row) => row[2])).toEqual(['NOT met', 'NOT met']);
+  });
+
+  it('does not count a sweep that ran without doing the fleet\'s work (skipped for the lease, say) as meeting a goal', () => {
+    const v = sweepScaleVerdicts(result([size(10_000, { workDone: false, wallMs: 50, peakRssMB: 90 })]));
+    expect(v).toEqual([expect.objectContaining({ met: false, measured: expect.stringMatching(/did not do the fleet's work/) })]);
   });
 });
 
