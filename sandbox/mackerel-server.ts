@@ -2,8 +2,10 @@
 // the host list defaults to working+standby, retired hosts are hidden from the list but readable by id, the bulk
 // endpoints cap at 30 ids and fail atomically, and errors are always `{"error":{"message":…}}`.
 // Sandbox-only limit: `GET /api/v0/tsdb/latest` accepts at most 100 hostIds (the real API has a URL-length limit).
+// The host list is written as a real server writes a large body: in chunks, host by host, waiting for the socket to
+// drain; `hostList` can make it slow but steady, or make it stall part-way.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FakeServer, FaultBudget, readBody, sleep } from './http.js';
+import { closed, FakeServer, FaultBudget, readBody, rechunk, sleep, writeChunk } from './http.js';
 import { BASE62, randomChars } from './random.js';
 
 export type HostStatus = 'working' | 'standby' | 'maintenance' | 'poweroff';
@@ -40,7 +42,23 @@ export interface CallLogEntry {
   at: number;
   /** the answer was an injected fault: the request never reached the API */
   fault?: true;
+  /** body bytes sent so far (a streamed host list updates it as it goes) */
+  bytes?: number;
 }
+
+/** How the host list is written: test hooks for a slow or stalling server. */
+export interface HostListPacing {
+  /** bytes per write, default 64 KiB */
+  chunkBytes?: number;
+  /** wait between two writes (default 0: as fast as the client reads) */
+  chunkIntervalMs?: number;
+  /** stop sending after this many body bytes and hold the connection open until the client gives up */
+  stallAfterBytes?: number;
+  /** how many host lists stall (default every one); counts down */
+  stalls?: number;
+}
+
+export const HOST_LIST_CHUNK_BYTES = 64 * 1024;
 
 /** One change made to a host, recorded as it happens (bulk calls record one per host). */
 export interface HostMutation {
@@ -93,6 +111,8 @@ interface Answer {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
+  /** a host list: written host by host instead of `body` */
+  hosts?: FakeHost[];
 }
 
 const ok = (body: unknown): Answer => ({ status: 200, body });
@@ -117,6 +137,16 @@ function bulkIds(body: unknown): string[] {
   return ids;
 }
 
+/** The pieces of a host list body, one host at a time (retiredAt is never served). */
+function* hostListPieces(hosts: readonly FakeHost[]): Generator<Buffer> {
+  yield Buffer.from('{"hosts":[');
+  for (let i = 0; i < hosts.length; i++) {
+    const { retiredAt: _retiredAt, ...served } = hosts[i] as FakeHost;
+    yield Buffer.from(`${i === 0 ? '' : ','}${JSON.stringify(served)}`);
+  }
+  yield Buffer.from(']}');
+}
+
 export class FakeMackerel extends FakeServer {
   readonly apiKey: string;
   latencyMs: number;
@@ -130,16 +160,21 @@ export class FakeMackerel extends FakeServer {
    * (e.g. the state of the host's EC2 instance when it was retired).
    */
   onMutation: ((m: HostMutation) => void) | undefined;
+  /** how `GET /api/v0/hosts` is written; may be changed between requests */
+  hostList: HostListPacing;
 
   private readonly rng: () => number;
   private readonly metrics = new Map<string, Map<string, { time: number; value: number }>>();
   private faults: { rule: FaultRule; budget: FaultBudget }[] = [];
 
-  constructor(opts: { apiKey?: string; latencyMs?: number; rng?: () => number } = {}) {
+  constructor(
+    opts: { apiKey?: string; latencyMs?: number; rng?: () => number; hostList?: HostListPacing } = {},
+  ) {
     super();
     this.apiKey = opts.apiKey ?? 'sandbox-api-key';
     this.latencyMs = opts.latencyMs ?? 0;
     this.rng = opts.rng ?? Math.random;
+    this.hostList = opts.hostList ?? {};
   }
 
   addHost(h: Partial<FakeHost> & { name: string }): FakeHost {
@@ -241,7 +276,7 @@ export class FakeMackerel extends FakeServer {
     }
 
     await sleep(this.latencyMs);
-    this.calls.push({
+    const entry: CallLogEntry = {
       method,
       path: url.pathname,
       query,
@@ -249,9 +284,35 @@ export class FakeMackerel extends FakeServer {
       status: answer.status,
       at,
       ...(fault ? { fault: true as const } : {}),
-    });
+    };
+    this.calls.push(entry);
     res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', ...answer.headers });
-    res.end(JSON.stringify(answer.body));
+    if (answer.hosts) return this.writeHostList(res, answer.hosts, entry);
+    const text = JSON.stringify(answer.body);
+    entry.bytes = Buffer.byteLength(text);
+    res.end(text);
+  }
+
+  /**
+   * Writes `{"hosts":[…]}` in chunks with backpressure, serialising each host only when it is due, so that even
+   * 50,000 hosts of real-sized meta never sit in memory as one string (a host changed meanwhile shows its change).
+   */
+  private async writeHostList(res: ServerResponse, hosts: FakeHost[], entry: CallLogEntry): Promise<void> {
+    const pacing = this.hostList;
+    const stalls = pacing.stallAfterBytes !== undefined && (pacing.stalls ?? Number.POSITIVE_INFINITY) > 0;
+    if (stalls && pacing.stalls !== undefined) pacing.stalls--;
+    const stallAt = stalls ? (pacing.stallAfterBytes as number) : Number.POSITIVE_INFINITY;
+    let sent = 0;
+    entry.bytes = 0;
+    for (const chunk of rechunk(hostListPieces(hosts), pacing.chunkBytes ?? HOST_LIST_CHUNK_BYTES)) {
+      if (sent > 0) await sleep(pacing.chunkIntervalMs ?? 0);
+      const part = sent + chunk.length > stallAt ? chunk.subarray(0, stallAt - sent) : chunk;
+      if (part.length > 0 && !(await writeChunk(res, part))) return;
+      sent += part.length;
+      entry.bytes = sent;
+      if (part !== chunk) return closed(res);
+    }
+    res.end();
   }
 
   private route(method: string, pathname: string, query: Record<string, string[]>, body: unknown): Answer {
@@ -331,7 +392,7 @@ export class FakeMackerel extends FakeServer {
         (service === undefined || h.roles[service] !== undefined) &&
         (roles.length === 0 || roles.some((r) => h.roles[service as string]?.includes(r))),
     );
-    return ok({ hosts: hosts.map((h) => this.view(h)) });
+    return { status: 200, body: undefined, hosts };
   }
 
   private hostByCustomIdentifier(ci: string, query: Record<string, string[]>): Answer {
