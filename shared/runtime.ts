@@ -46,6 +46,26 @@ export function accountIdOf(context: Pick<Context, 'invokedFunctionArn'>): strin
   return account;
 }
 
+/**
+ * What an invocation keeps for planning and acting once the host list is read: a quarter of its remaining time,
+ * at least a minute, never more than half. The sweep (900 s) must have its list by 675 s; a 60 s function by
+ * 30 s. Acting is bounded (the circuit breaker, batches of 30) but its DynamoDB claims and findings grow with
+ * the fleet, hence a share and not a fixed margin.
+ */
+export const PLAN_AND_ACT_SHARE = 0.25;
+export const PLAN_AND_ACT_MIN_MS = 60_000;
+
+/** The host list's deadline (epoch ms) for this invocation; undefined outside Lambda (no remaining time known). */
+export function hostListDeadline(
+  context: Partial<Pick<Context, 'getRemainingTimeInMillis'>>,
+  now: number = Date.now(),
+): number | undefined {
+  const remaining = typeof context.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : NaN;
+  if (!Number.isFinite(remaining)) return undefined;
+  const reserve = Math.min(Math.max(remaining * PLAN_AND_ACT_SHARE, PLAN_AND_ACT_MIN_MS), remaining / 2);
+  return now + Math.max(0, remaining - reserve);
+}
+
 async function apiKeyOf(config: Config): Promise<string> {
   if (config.apiKey) return config.apiKey;
   const name = config.apiKeyParameter as string;

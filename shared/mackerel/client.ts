@@ -2,24 +2,31 @@
  * Mackerel API client: the only module that speaks Mackerel's HTTP. Every answer is validated with the
  * zod schemas of `schemas.ts` before anyone sees it; transient failures (429, 5xx, network, timeout) are
  * retried within a per-call budget; other 4xx are not.
+ *
+ * The host list is the exception to "one request, one timeout": it can be hundreds of MB (no paging, full agent
+ * meta), so it is streamed host by host (`host-stream.ts`) under a time-to-first-byte, an idle and an overall
+ * deadline bound instead of the fixed per-request timeout.
  */
 import type { z } from 'zod';
-import { realSleep, withRetry } from '../retry.js';
+import { type RetryOptions, realSleep, withRetry } from '../retry.js';
 import {
+  HOST_LIST_PATH,
+  HostListDeadlineError,
   MackerelApiError,
   MackerelConfigError,
   MackerelNetworkError,
   MackerelResponseError,
   type ResponseIssue,
 } from './errors.js';
+import { readHostStream } from './host-stream.js';
+import { projectHost } from './project.js';
 import {
   ALL_LIVE_STATUSES,
   CheckReport,
   ErrorBody,
-  type Host,
   HostResponse,
+  Host,
   HostStatus,
-  HostsResponse,
   SuccessResponse,
   TsdbLatestResponse,
 } from './schemas.js';
@@ -28,8 +35,12 @@ export interface MackerelClientOptions {
   apiKey: string;
   /** e.g. https://api.mackerelio.com */
   apiBase: string;
-  /** per request, default 10000 */
+  /** per request, default 10000; not for the host list (see hostListTtfbMs, hostListIdleMs) */
   timeoutMs?: number;
+  /** host list: time to the response headers, default 30000 */
+  hostListTtfbMs?: number;
+  /** host list: longest pause between two chunks of the body, default 15000 */
+  hostListIdleMs?: number;
   /** default 5 */
   maxAttempts?: number;
   /** default 200 */
@@ -57,6 +68,22 @@ export interface ClientStats {
   byEndpoint: Record<string, number>;
 }
 
+export interface ListHostsOptions {
+  /**
+   * Epoch ms by which the list must have been read (the invocation's time, less what planning and acting
+   * need). It aborts an attempt that runs past it, and a retry is started only if a whole attempt still fits.
+   */
+  deadline?: number;
+}
+
+export interface HostList {
+  hosts: Host[];
+  /** body bytes of the attempt that succeeded (as decoded: after any content encoding) */
+  bytes: number;
+  /** the whole call, retries and waits included */
+  durationMs: number;
+}
+
 export type LatestMetrics = Record<string, Record<string, { time: number; value: number }>>;
 
 export interface RetireResult {
@@ -72,6 +99,11 @@ export const TSDB_LATEST_HOST_LIMIT = 100;
 export const CHECK_REPORT_LIMIT = 100;
 /** A re-read after a bulk-retire 404 settles the batch; a second 404 means hosts change under us. */
 const RETIRE_REREAD_ROUNDS = 3;
+/**
+ * A failed attempt that ended early (a 503 in 5 ms) says little about how long a whole list takes: a retry
+ * before a deadline is estimated to need at least this, or as long as the last list that was read whole.
+ */
+const MIN_HOST_LIST_ATTEMPT_MS = 1_000;
 
 interface Request<S extends z.ZodType> {
   method: 'GET' | 'POST' | 'PUT';
@@ -89,6 +121,10 @@ export class MackerelClient {
   readonly #apiKey: string;
   readonly #base: string;
   readonly #timeoutMs: number;
+  readonly #hostListTtfbMs: number;
+  readonly #hostListIdleMs: number;
+  /** how long the last whole host list took to read: the estimate of the next one (a container is reused) */
+  #lastHostListMs = 0;
   readonly #maxAttempts: number;
   readonly #baseDelayMs: number;
   readonly #maxDelayMs: number;
@@ -110,6 +146,8 @@ export class MackerelClient {
     this.#apiKey = opts.apiKey.trim();
     this.#base = checkApiBase(opts.apiBase);
     this.#timeoutMs = positive(opts.timeoutMs, 10_000, 'timeoutMs');
+    this.#hostListTtfbMs = positive(opts.hostListTtfbMs, 30_000, 'hostListTtfbMs');
+    this.#hostListIdleMs = positive(opts.hostListIdleMs, 15_000, 'hostListIdleMs');
     this.#maxAttempts = positive(opts.maxAttempts, 5, 'maxAttempts');
     this.#baseDelayMs = positive(opts.baseDelayMs, 200, 'baseDelayMs');
     this.#maxDelayMs = positive(opts.maxDelayMs, 5_000, 'maxDelayMs');
@@ -120,19 +158,22 @@ export class MackerelClient {
     this.#onRetry = opts.onRetry;
   }
 
-  /** Every host in one of `statuses`; retired hosts are never listed. The API has no paging. */
-  async listHosts(statuses: readonly HostStatus[] = ALL_LIVE_STATUSES): Promise<Host[]> {
+  /**
+   * Every host in one of `statuses`; retired hosts are never listed. The API has no paging: the list is read as
+   * a stream and each host is cut down (`projectHost`) and validated as it arrives.
+   */
+  async listHosts(
+    statuses: readonly HostStatus[] = ALL_LIVE_STATUSES,
+    opts: ListHostsOptions = {},
+  ): Promise<HostList> {
+    const started = Date.now();
     const wanted = unique(statuses.map((s) => HostStatus.parse(s)));
     // The API defaults an absent status to working+standby: an empty list must not become that.
-    if (wanted.length === 0) return [];
-    const res = await this.#request({
-      method: 'GET',
-      path: '/api/v0/hosts',
-      route: '/api/v0/hosts',
-      query: wanted.map((s) => ['status', s]),
-      schema: HostsResponse,
-    });
-    return res.hosts;
+    if (wanted.length === 0) return { hosts: [], bytes: 0, durationMs: 0 };
+    const query = `?${new URLSearchParams(wanted.map((s) => ['status', s])).toString()}`;
+    const url = `${this.#base}${HOST_LIST_PATH}${query}`;
+    const read = await withRetry(() => this.#readHostList(url, opts.deadline), this.#hostListRetry(opts.deadline));
+    return { ...read, durationMs: Date.now() - started };
   }
 
   /** One host by id, retired ones included; `undefined` when Mackerel does not know it. */
@@ -302,35 +343,17 @@ export class MackerelClient {
     const query = req.query?.length ? `?${new URLSearchParams(req.query).toString()}` : '';
     const url = `${this.#base}${path}${query}`;
     const endpoint = `${method} ${req.route}`;
-    const headers: Record<string, string> = { 'X-Api-Key': this.#apiKey, Accept: 'application/json' };
+    const headers = this.#headers();
     let body: string | undefined;
     if (req.body !== undefined) {
       headers['Content-Type'] = 'application/json';
       body = JSON.stringify(req.body);
     }
 
-    const text = await withRetry(
-      async () => {
-        this.stats.requests++;
-        this.stats.byEndpoint[endpoint] = (this.stats.byEndpoint[endpoint] ?? 0) + 1;
-        return this.#send(url, method, path, headers, body);
-      },
-      {
-        maxAttempts: this.#maxAttempts,
-        baseDelayMs: this.#baseDelayMs,
-        maxDelayMs: this.#maxDelayMs,
-        budgetMs: this.#budgetMs,
-        sleep: this.#sleep,
-        random: this.#random,
-        isRetryable,
-        retryAfterMs: (err) => (err instanceof MackerelApiError ? err.retryAfterMs : undefined),
-        onRetry: ({ attempt, delayMs, error }) => {
-          this.stats.retries++;
-          const status = error instanceof MackerelApiError ? error.status : undefined;
-          this.#onRetry?.({ method, path, attempt, delayMs, ...(status === undefined ? {} : { status }) });
-        },
-      },
-    );
+    const text = await withRetry(async () => {
+      this.#counted(endpoint);
+      return this.#send(url, method, path, headers, body);
+    }, this.#retryOptions(method, path));
 
     let json: unknown;
     try {
@@ -340,9 +363,89 @@ export class MackerelClient {
     }
     const parsed = req.schema.safeParse(json);
     if (!parsed.success) {
-      throw new MackerelResponseError(method, path, parsed.error.issues.map(toIssue));
+      throw new MackerelResponseError(method, path, parsed.error.issues.map((i) => toIssue(i)));
     }
     return parsed.data;
+  }
+
+  #counted(endpoint: string): void {
+    this.stats.requests++;
+    this.stats.byEndpoint[endpoint] = (this.stats.byEndpoint[endpoint] ?? 0) + 1;
+  }
+
+  #headers(): Record<string, string> {
+    return { 'X-Api-Key': this.#apiKey, Accept: 'application/json' };
+  }
+
+  #retryOptions(method: string, path: string): RetryOptions {
+    return {
+      maxAttempts: this.#maxAttempts,
+      baseDelayMs: this.#baseDelayMs,
+      maxDelayMs: this.#maxDelayMs,
+      budgetMs: this.#budgetMs,
+      sleep: this.#sleep,
+      random: this.#random,
+      isRetryable,
+      retryAfterMs: (err) => (err instanceof MackerelApiError ? err.retryAfterMs : undefined),
+      onRetry: ({ attempt, delayMs, error }) => {
+        this.stats.retries++;
+        const status = error instanceof MackerelApiError ? error.status : undefined;
+        this.#onRetry?.({ method, path, attempt, delayMs, ...(status === undefined ? {} : { status }) });
+      },
+    };
+  }
+
+  /**
+   * Without a deadline the host list retries like any call (attempts and the budget). With one, the deadline is
+   * the budget, and a retry starts only if the wait and a whole attempt fit before it.
+   */
+  #hostListRetry(deadline: number | undefined): RetryOptions {
+    const base = this.#retryOptions('GET', HOST_LIST_PATH);
+    if (deadline === undefined) return base;
+    return {
+      ...base,
+      budgetMs: Number.POSITIVE_INFINITY,
+      canRetry: ({ delayMs, lastAttemptMs }) => {
+        const attemptMs = Math.max(MIN_HOST_LIST_ATTEMPT_MS, lastAttemptMs, this.#lastHostListMs);
+        return Date.now() + delayMs + attemptMs <= deadline;
+      },
+    };
+  }
+
+  /** One attempt at the host list: streamed, each host cut down and validated as it arrives. */
+  async #readHostList(url: string, deadline: number | undefined): Promise<Omit<HostList, 'durationMs'>> {
+    this.#counted(`GET ${HOST_LIST_PATH}`);
+    const started = Date.now();
+    const hosts: Host[] = [];
+    let read;
+    try {
+      read = await readHostStream(
+        (signal) => this.#fetch(url, { method: 'GET', headers: this.#headers(), signal }),
+        (raw, index) => hosts.push(validHost(raw, index)),
+        { ttfbMs: this.#hostListTtfbMs, idleMs: this.#hostListIdleMs, deadline },
+      );
+    } catch (err) {
+      if (err instanceof MackerelResponseError || err instanceof MackerelNetworkError) throw err;
+      throw new MackerelNetworkError('GET', HOST_LIST_PATH, this.#redact(describeNetworkError(err)), false);
+    }
+    if (!read.ok) {
+      const { status, statusText, text, retryAfter } = read;
+      throw this.#apiError('GET', HOST_LIST_PATH, status, statusText, text, retryAfter);
+    }
+    this.#lastHostListMs = Date.now() - started;
+    return { hosts, bytes: read.bytes };
+  }
+
+  #apiError(
+    method: string,
+    path: string,
+    status: number,
+    statusText: string,
+    text: string,
+    retryAfter: string | null,
+  ): MackerelApiError {
+    const message = this.#redact(apiMessage(text, statusText, status));
+    return new MackerelApiError(method, path, status, message, parseRetryAfter(retryAfter));
   }
 
   /** One HTTP exchange: resolves with the body of a 2xx, throws a typed error otherwise. */
@@ -371,13 +474,7 @@ export class MackerelClient {
       throw new MackerelNetworkError(method, path, this.#redact(reason), timedOut);
     }
     if (status >= 200 && status < 300) return text;
-    throw new MackerelApiError(
-      method,
-      path,
-      status,
-      this.#redact(apiMessage(text, statusText, status)),
-      parseRetryAfter(retryAfter),
-    );
+    throw this.#apiError(method, path, status, statusText, text, retryAfter);
   }
 
   /** Belt and braces: nothing the server or the network says is allowed to echo the key back. */
@@ -387,6 +484,8 @@ export class MackerelClient {
 }
 
 function isRetryable(err: unknown): boolean {
+  // Past the run's deadline there is no time for another attempt.
+  if (err instanceof HostListDeadlineError) return false;
   if (err instanceof MackerelNetworkError) return true;
   if (err instanceof MackerelApiError) return err.status === 429 || err.status >= 500;
   return false;
@@ -418,8 +517,19 @@ function describeNetworkError(err: unknown): string {
   return code ? `${err.message} (${code})` : err.message;
 }
 
-function toIssue(issue: z.core.$ZodIssue): ResponseIssue {
-  return { path: issue.path.map(String).join('.'), message: issue.message };
+function toIssue(issue: z.core.$ZodIssue, prefix: (string | number)[] = []): ResponseIssue {
+  return { path: [...prefix, ...issue.path].map(String).join('.'), message: issue.message };
+}
+
+/** One element of the host list, cut down and validated; a wrong field fails the list, naming `hosts.<i>.<field>`. */
+function validHost(raw: unknown, index: number): Host {
+  const parsed = Host.safeParse(projectHost(raw));
+  if (parsed.success) return parsed.data;
+  throw new MackerelResponseError(
+    'GET',
+    HOST_LIST_PATH,
+    parsed.error.issues.map((i) => toIssue(i, ['hosts', index])),
+  );
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '[::1]', '::1']);

@@ -23,6 +23,8 @@ export interface ObserveDeps {
 
 export interface ObserveOptions {
   now: number;
+  /** epoch ms by which the host list must have been read (see `ListHostsOptions.deadline`) */
+  hostListDeadline?: number;
 }
 
 /** The observation, and the state as it was read (the executor's writes are conditional on it). */
@@ -68,6 +70,11 @@ async function withMetrics(deps: ObserveDeps, input: LinkInput): Promise<Observa
   return { ...input, latestMetricTime };
 }
 
+function readHosts(deps: ObserveDeps, opts: ObserveOptions) {
+  const list = deps.mackerel.listHosts(undefined, { deadline: opts.hostListDeadline });
+  return reported(list, deps.onProgress, (l) => ({ step: 'hosts', hosts: l.hosts.length }));
+}
+
 /** The sweep: every host, every instance of every region, everything the store knows. */
 export async function observeFleet(
   deps: ObserveDeps,
@@ -76,8 +83,8 @@ export async function observeFleet(
 ): Promise<Observed> {
   const { now } = opts;
   const nowS = Math.floor(now / 1000);
-  const [hosts, inventories, state] = await Promise.all([
-    reported(deps.mackerel.listHosts(), deps.onProgress, (h) => ({ step: 'hosts', hosts: h.length })),
+  const [{ hosts }, inventories, state] = await Promise.all([
+    readHosts(deps, opts),
     deps.inventory.listRegions(regions, (r) => notify(deps.onProgress, { step: 'instances', ...r })),
     reported(deps.store.loadAll(nowS), deps.onProgress, (s) => ({ step: 'state', records: s.records.length })),
   ]);
@@ -135,8 +142,8 @@ export async function observeInstances(
       else if (!ids.includes(t.instanceId)) ids.push(t.instanceId);
     }
   }
-  const [hosts, described] = await Promise.all([
-    reported(deps.mackerel.listHosts(), deps.onProgress, (h) => ({ step: 'hosts', hosts: h.length })),
+  const [{ hosts }, described] = await Promise.all([
+    readHosts(deps, opts),
     Promise.all(
       [...byRegion].map(async ([region, regionIds]) => {
         try {

@@ -58,6 +58,8 @@ export interface RunOptions {
   crashAfterClaim?: boolean;
   /** the command line's confirmed plan, see ExecuteOptions */
   only?: ReadonlySet<string>;
+  /** epoch ms by which the host list must have been read, leaving the rest of the invocation to plan and act */
+  hostListDeadline?: number;
 }
 
 const SWEEP_LEASE = 'sweep';
@@ -224,7 +226,7 @@ async function sweep(rt: Runtime, opts: RunOptions & { regions?: string[] }): Pr
     return finish(rt, report, started);
   }
   try {
-    const observed = await observeFleet(rt, regions, { now: started });
+    const observed = await observeFleet(rt, regions, { now: started, hostListDeadline: opts.hostListDeadline });
     await planAndAct(rt, observed, policyOf(rt, dryRun, true), report, opts);
   } finally {
     if (!dryRun) await rt.store.releaseLease(SWEEP_LEASE, report.runId);
@@ -247,7 +249,7 @@ async function instances(rt: Runtime, instanceIds: string[], opts: RunOptions): 
     rt,
     instanceIds.map((instanceId) => ({ instanceId })),
     rt.config.regions,
-    { now: started },
+    { now: started, hostListDeadline: opts.hostListDeadline },
   );
   await planAndAct(rt, observed, policyOf(rt, dryRun, false), report, opts);
   return finish(rt, report, started);
@@ -296,7 +298,8 @@ export async function runEvents(
       continue;
     }
     const target: Target = { instanceId, region: event.region, eventState: event.detail.state, eventTime };
-    const observed = await observeInstances(rt, [target], rt.config.regions, { now: rt.clock() }, loaded);
+    const observeOpts = { now: rt.clock(), hostListDeadline: opts.hostListDeadline };
+    const observed = await observeInstances(rt, [target], rt.config.regions, observeOpts, loaded);
     // The event is marked handled with the completions, unless an action on its instance failed.
     await planAndAct(rt, observed, policyOf(rt, dryRun, false), report, opts, new Map([[instanceId, [event.id]]]));
   }
