@@ -188,6 +188,14 @@ export function summary(report: Report): string {
       `Unknown state: ${plural(report.unknownInstanceIds.length, 'instance')} (${report.unknownInstanceIds.join(', ')}): left alone`,
     );
   }
+  const odd = report.unreadableHosts ?? [];
+  if (odd.length > 0) {
+    const shown = odd.slice(0, 10).map((u) => `${u.id ?? '(no id)'} ${u.field}: ${u.problem}`);
+    lines.push(
+      `Unreadable: ${plural(odd.length, 'host')} of the wrong shape, left alone (the rest was reconciled): ` +
+        `${shown.join('; ')}${odd.length > 10 ? `; and ${n(odd.length - 10)} more` : ''}`,
+    );
+  }
   const findings = Object.entries(report.findings.detailTypes)
     .map(([t, k]) => `${t} ×${k}`)
     .join(', ');

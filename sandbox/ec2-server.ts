@@ -122,6 +122,7 @@ export class FakeEc2 extends FakeServer {
   private readonly rng: () => number;
   private readonly reservationIds = new Map<string, string>();
   private readonly regionFaults = new Map<string, Ec2Fault>();
+  private readonly lagging = new Set<string>();
   private throttleBudget: FaultBudget | undefined;
 
   constructor(opts: { latencyMs?: number; rng?: () => number; accountId?: string } = {}) {
@@ -167,6 +168,15 @@ export class FakeEc2 extends FakeServer {
     const instance = this.instances.get(id);
     if (instance === undefined) throw new Error(`no instance ${id}`);
     instance.state = state;
+  }
+
+  /**
+   * EC2's eventual consistency: while lagging, DescribeInstances answers as if the instance did not exist
+   * (NotFound by id, absent from listings), as it may right after a launch.
+   */
+  lag(id: string, lagging = true): void {
+    if (lagging) this.lagging.add(id);
+    else this.lagging.delete(id);
   }
 
   forget(id: string): void {
@@ -247,7 +257,7 @@ export class FakeEc2 extends FakeServer {
 
   private inRegion(region: string, id: string): FakeInstance | undefined {
     const instance = this.instances.get(id);
-    return instance?.region === region ? instance : undefined;
+    return instance?.region === region && !this.lagging.has(id) ? instance : undefined;
   }
 
   private describeInstances(region: string, params: Record<string, string>, requestId: string): string {
@@ -299,6 +309,7 @@ export class FakeEc2 extends FakeServer {
     let matching = [...this.instances.values()].filter(
       (i) =>
         i.region === region &&
+        !this.lagging.has(i.instanceId) &&
         (ids.length === 0 || ids.includes(i.instanceId)) &&
         filters.every((f) => this.matchesFilter(i, f.name, f.values)),
     );

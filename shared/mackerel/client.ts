@@ -18,16 +18,18 @@ import {
   MackerelResponseError,
   type ResponseIssue,
 } from './errors.js';
+import { type HostList, readHost, type UnreadableHost } from './host-read.js';
 import { readHostStream } from './host-stream.js';
 import { projectHost } from './project.js';
 import {
   ALL_LIVE_STATUSES,
   CheckReport,
   ErrorBody,
+  type Host,
   HostResponse,
-  Host,
   HostStatus,
   SuccessResponse,
+  TsdbLatestEntry,
   TsdbLatestResponse,
 } from './schemas.js';
 
@@ -76,8 +78,8 @@ export interface ListHostsOptions {
   deadline?: number;
 }
 
-export interface HostList {
-  hosts: Host[];
+/** A host list as read, and what reading it cost. */
+export interface HostListing extends HostList {
   /** body bytes of the attempt that succeeded (as decoded: after any content encoding) */
   bytes: number;
   /** the whole call, retries and waits included */
@@ -85,6 +87,18 @@ export interface HostList {
 }
 
 export type LatestMetrics = Record<string, Record<string, { time: number; value: number }>>;
+
+/** What `latestMetrics` could read, and the hosts whose entry had the wrong shape. */
+export interface LatestMetricsResult {
+  latest: LatestMetrics;
+  unreadable: UnreadableHost[];
+}
+
+/** Filters of `GET /api/v0/hosts` the event path uses to find one instance's hosts. */
+export interface HostFilter {
+  customIdentifier?: string;
+  name?: string;
+}
 
 export interface RetireResult {
   retired: string[];
@@ -160,34 +174,62 @@ export class MackerelClient {
 
   /**
    * Every host in one of `statuses`; retired hosts are never listed. The API has no paging: the list is read as
-   * a stream and each host is cut down (`projectHost`) and validated as it arrives.
+   * a stream and each host is cut down (`projectHost`) and read on its own as it arrives. A host of the wrong
+   * shape is set aside in `unreadable`; only a wrong envelope fails the call.
    */
   async listHosts(
     statuses: readonly HostStatus[] = ALL_LIVE_STATUSES,
     opts: ListHostsOptions = {},
-  ): Promise<HostList> {
+  ): Promise<HostListing> {
+    return this.findHosts({}, statuses, opts);
+  }
+
+  /** The hosts matching a filter, in all four live statuses unless told otherwise; streamed like `listHosts`. */
+  async findHosts(
+    filter: HostFilter,
+    statuses: readonly HostStatus[] = ALL_LIVE_STATUSES,
+    opts: ListHostsOptions = {},
+  ): Promise<HostListing> {
     const started = Date.now();
     const wanted = unique(statuses.map((s) => HostStatus.parse(s)));
     // The API defaults an absent status to working+standby: an empty list must not become that.
-    if (wanted.length === 0) return { hosts: [], bytes: 0, durationMs: 0 };
-    const query = `?${new URLSearchParams(wanted.map((s) => ['status', s])).toString()}`;
-    const url = `${this.#base}${HOST_LIST_PATH}${query}`;
+    if (wanted.length === 0) return { hosts: [], unreadable: [], bytes: 0, durationMs: 0 };
+    const query: [string, string][] = wanted.map((s) => ['status', s]);
+    for (const key of ['customIdentifier', 'name'] as const) {
+      const value = filter[key];
+      if (value === undefined) continue;
+      requireId(value, key);
+      query.push([key, value]);
+    }
+    const url = `${this.#base}${HOST_LIST_PATH}?${new URLSearchParams(query).toString()}`;
     const read = await withRetry(() => this.#readHostList(url, opts.deadline), this.#hostListRetry(opts.deadline));
     return { ...read, durationMs: Date.now() - started };
   }
 
   /** One host by id, retired ones included; `undefined` when Mackerel does not know it. */
   async getHost(id: string): Promise<Host | undefined> {
+    const read = await this.lookupHost(id);
+    if (read.unreadable[0]) {
+      const u = read.unreadable[0];
+      throw new MackerelResponseError('GET', `/api/v0/hosts/${id}`, [{ path: u.field, message: u.problem }]);
+    }
+    return read.hosts[0];
+  }
+
+  /** One host by id as a list of zero or one, an unreadable host set aside as in `listHosts`. */
+  async lookupHost(id: string): Promise<HostList> {
     requireId(id, 'host id');
-    return this.#orUndefinedOn404(async () => {
-      const res = await this.#request({
+    const res = await this.#orUndefinedOn404(() =>
+      this.#request({
         method: 'GET',
         path: `/api/v0/hosts/${encodeURIComponent(id)}`,
         route: '/api/v0/hosts/:id',
         schema: HostResponse,
-      });
-      return res.host;
-    });
+      }),
+    );
+    if (res === undefined) return { hosts: [], unreadable: [] };
+    const read = readHost(res.host, 'host');
+    return read.ok ? { hosts: [read.host], unreadable: [] } : { hosts: [], unreadable: [read.unreadable] };
   }
 
   async getHostByCustomIdentifier(customIdentifier: string): Promise<Host | undefined> {
@@ -199,7 +241,14 @@ export class MackerelClient {
         route: '/api/v0/hosts-by-custom-identifier/:id',
         schema: HostResponse,
       });
-      return res.host;
+      const read = readHost(res.host, 'host');
+      if (!read.ok) {
+        const u = read.unreadable;
+        throw new MackerelResponseError('GET', '/api/v0/hosts-by-custom-identifier', [
+          { path: u.field, message: u.problem },
+        ]);
+      }
+      return read.host;
     });
   }
 
@@ -267,9 +316,12 @@ export class MackerelClient {
     });
   }
 
-  /** Latest value of each metric of each host, ≤ 100 hosts per call. Hosts or metrics without data are absent. */
-  async latestMetrics(hostIds: readonly string[], names: readonly string[]): Promise<LatestMetrics> {
-    const out: LatestMetrics = {};
+  /**
+   * Latest value of each metric of each host, ≤ 100 hosts per call. Hosts or metrics without data are absent;
+   * a host whose entry has the wrong shape is set aside in `unreadable` (its silence is unknown, not proven).
+   */
+  async latestMetrics(hostIds: readonly string[], names: readonly string[]): Promise<LatestMetricsResult> {
+    const out: LatestMetricsResult = { latest: {}, unreadable: [] };
     const hosts = unique(hostIds);
     const metrics = unique(names);
     for (const id of hosts) requireId(id, 'host id');
@@ -286,11 +338,19 @@ export class MackerelClient {
         ],
         schema: TsdbLatestResponse,
       });
-      for (const [hostId, byName] of Object.entries(res.tsdbLatest)) {
-        for (const [name, point] of Object.entries(byName)) {
+      for (const [hostId, raw] of Object.entries(res.tsdbLatest)) {
+        const entry = TsdbLatestEntry.safeParse(raw);
+        if (!entry.success) {
+          const issue = entry.error.issues[0];
+          const sub = issue?.path.map(String).join('.');
+          const field = `tsdbLatest.${hostId}${sub ? `.${sub}` : ''}`;
+          out.unreadable.push({ id: hostId, field, problem: issue?.message ?? 'invalid entry' });
+          continue;
+        }
+        for (const [name, point] of Object.entries(entry.data)) {
           if (point === null) continue;
-          out[hostId] ??= {};
-          out[hostId][name] = { time: point.time, value: point.value };
+          out.latest[hostId] ??= {};
+          out.latest[hostId][name] = { time: point.time, value: point.value };
         }
       }
     }
@@ -363,7 +423,7 @@ export class MackerelClient {
     }
     const parsed = req.schema.safeParse(json);
     if (!parsed.success) {
-      throw new MackerelResponseError(method, path, parsed.error.issues.map((i) => toIssue(i)));
+      throw new MackerelResponseError(method, path, parsed.error.issues.map(toIssue));
     }
     return parsed.data;
   }
@@ -412,16 +472,21 @@ export class MackerelClient {
     };
   }
 
-  /** One attempt at the host list: streamed, each host cut down and validated as it arrives. */
-  async #readHostList(url: string, deadline: number | undefined): Promise<Omit<HostList, 'durationMs'>> {
+  /** One attempt at the host list: streamed, each host cut down and read on its own as it arrives. */
+  async #readHostList(url: string, deadline: number | undefined): Promise<Omit<HostListing, 'durationMs'>> {
     this.#counted(`GET ${HOST_LIST_PATH}`);
     const started = Date.now();
-    const hosts: Host[] = [];
+    const list: HostList = { hosts: [], unreadable: [] };
+    const onHost = (raw: unknown, index: number) => {
+      const read = readHost(projectHost(raw), `hosts.${index}`);
+      if (read.ok) list.hosts.push(read.host);
+      else list.unreadable.push(read.unreadable);
+    };
     let read;
     try {
       read = await readHostStream(
         (signal) => this.#fetch(url, { method: 'GET', headers: this.#headers(), signal }),
-        (raw, index) => hosts.push(validHost(raw, index)),
+        onHost,
         { ttfbMs: this.#hostListTtfbMs, idleMs: this.#hostListIdleMs, deadline },
       );
     } catch (err) {
@@ -433,7 +498,7 @@ export class MackerelClient {
       throw this.#apiError('GET', HOST_LIST_PATH, status, statusText, text, retryAfter);
     }
     this.#lastHostListMs = Date.now() - started;
-    return { hosts, bytes: read.bytes };
+    return { ...list, bytes: read.bytes };
   }
 
   #apiError(
@@ -517,20 +582,10 @@ function describeNetworkError(err: unknown): string {
   return code ? `${err.message} (${code})` : err.message;
 }
 
-function toIssue(issue: z.core.$ZodIssue, prefix: (string | number)[] = []): ResponseIssue {
-  return { path: [...prefix, ...issue.path].map(String).join('.'), message: issue.message };
+function toIssue(issue: z.core.$ZodIssue): ResponseIssue {
+  return { path: issue.path.map(String).join('.'), message: issue.message };
 }
 
-/** One element of the host list, cut down and validated; a wrong field fails the list, naming `hosts.<i>.<field>`. */
-function validHost(raw: unknown, index: number): Host {
-  const parsed = Host.safeParse(projectHost(raw));
-  if (parsed.success) return parsed.data;
-  throw new MackerelResponseError(
-    'GET',
-    HOST_LIST_PATH,
-    parsed.error.issues.map((i) => toIssue(i, ['hosts', index])),
-  );
-}
 
 const LOOPBACK_HOSTS = new Set(['localhost', '[::1]', '::1']);
 

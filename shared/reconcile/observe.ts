@@ -7,10 +7,16 @@
 import type { Instance } from '../ec2/instance.js';
 import type { Ec2Inventory } from '../ec2/inventory.js';
 import type { MackerelClient } from '../mackerel/client.js';
+import type { HostList, UnreadableHost } from '../mackerel/host-read.js';
 import { type InstanceState, nextRecord, type Sighting, type StateStore } from '../state/store.js';
 import { duplicateCandidates, hasIgnoreTag, type LinkInput } from './plan.js';
 import { notify, type OnProgress, reported } from './progress.js';
 import type { InstanceRecord, Observation, RegionStatus } from './types.js';
+import { mapLimit } from '../util/concurrency.js';
+
+/** Above this many filtered look-ups (about ten instances), the run reads the host list once instead. */
+export const MAX_FILTERED_LOOKUPS = 30;
+const LOOKUP_CONCURRENCY = 8;
 
 export interface ObserveDeps {
   mackerel: MackerelClient;
@@ -31,6 +37,8 @@ export interface ObserveOptions {
 export interface Observed {
   observation: Observation;
   stored: InstanceState;
+  /** hosts (or their metric entries) of the wrong shape: left untouched, listed in the report */
+  unreadableHosts: UnreadableHost[];
 }
 
 const toSighting = (i: Instance, accountId: string, stateTime: number): Sighting => ({
@@ -43,6 +51,7 @@ const toSighting = (i: Instance, accountId: string, stateTime: number): Sighting
   privateDnsName: i.privateDnsName || undefined,
   privateIpAddress: i.privateIpAddress || undefined,
   launchTime: i.launchTime,
+  describedAt: stateTime,
 });
 
 /** The records after these sightings; a record that changed is a new object (what the executor stores). */
@@ -56,21 +65,28 @@ function applySightings(sightings: readonly Sighting[], state: InstanceState, no
   return [...byId.values()];
 }
 
-async function withMetrics(deps: ObserveDeps, input: LinkInput): Promise<Observation> {
+async function withMetrics(
+  deps: ObserveDeps,
+  input: LinkInput,
+  unreadable: UnreadableHost[],
+): Promise<Observation> {
   const candidates = duplicateCandidates(input);
   const latestMetricTime: Record<string, number> = {};
   if (candidates.length > 0) {
     notify(deps.onProgress, { step: 'metrics', hosts: candidates.length });
-    const latest = await deps.mackerel.latestMetrics(candidates, ['loadavg5']);
-    for (const [hostId, metrics] of Object.entries(latest)) {
+    const res = await deps.mackerel.latestMetrics(candidates, ['loadavg5']);
+    for (const [hostId, metrics] of Object.entries(res.latest)) {
       const t = metrics.loadavg5?.time;
       if (t !== undefined) latestMetricTime[hostId] = t;
     }
+    // An entry we cannot read proves no silence: count the host as reporting now, so it is never retired for it.
+    for (const u of res.unreadable) if (u.id) latestMetricTime[u.id] = Math.floor(input.now / 1000);
+    unreadable.push(...res.unreadable);
   }
   return { ...input, latestMetricTime };
 }
 
-function readHosts(deps: ObserveDeps, opts: ObserveOptions) {
+function listAllHosts(deps: ObserveDeps, opts: ObserveOptions) {
   const list = deps.mackerel.listHosts(undefined, { deadline: opts.hostListDeadline });
   return reported(list, deps.onProgress, (l) => ({ step: 'hosts', hosts: l.hosts.length }));
 }
@@ -83,8 +99,8 @@ export async function observeFleet(
 ): Promise<Observed> {
   const { now } = opts;
   const nowS = Math.floor(now / 1000);
-  const [{ hosts }, inventories, state] = await Promise.all([
-    readHosts(deps, opts),
+  const [list, inventories, state] = await Promise.all([
+    listAllHosts(deps, opts),
     deps.inventory.listRegions(regions, (r) => notify(deps.onProgress, { step: 'instances', ...r })),
     reported(deps.store.loadAll(nowS), deps.onProgress, (s) => ({ step: 'state', records: s.records.length })),
   ]);
@@ -99,28 +115,99 @@ export async function observeFleet(
     state,
     now,
   );
-  const observation = await withMetrics(deps, {
-    now,
-    mode: 'fleet',
-    regions: regionStatus,
-    hosts,
-    instances,
-    notFound: [],
-    state: { ...state, records },
-  });
-  return { observation, stored: state };
+  const unreadableHosts = [...list.unreadable];
+  const observation = await withMetrics(
+    deps,
+    { now, mode: 'fleet', regions: regionStatus, hosts: list.hosts, instances, notFound: [], state: { ...state, records } },
+    unreadableHosts,
+  );
+  return { observation, stored: state, unreadableHosts };
 }
 
 export interface Target {
   instanceId: string;
   /** where to look; when unknown, the stored record's region, else every configured region */
   region?: string;
-  /** what a state-change event from this account said: proof of ownership even if EC2 forgot it */
+  /** what a state-change event said; a pending/running one contradicts a NotFound, which then proves nothing */
   eventState?: Instance['state'];
-  eventTime?: number;
 }
 
-/** Given instances only (an event or a replay): a targeted DescribeInstances and one host list. */
+/** DescribeInstances of the targets, grouped by the region each is looked for in. */
+async function describeTargets(
+  deps: ObserveDeps,
+  targets: readonly Target[],
+  regions: readonly string[],
+  recorded: Map<string, InstanceRecord>,
+) {
+  const byRegion = new Map<string, string[]>();
+  for (const t of targets) {
+    const where = t.region ?? recorded.get(t.instanceId)?.region;
+    for (const region of where ? [where] : regions) {
+      const ids = byRegion.get(region);
+      if (!ids) byRegion.set(region, [t.instanceId]);
+      else if (!ids.includes(t.instanceId)) ids.push(t.instanceId);
+    }
+  }
+  return Promise.all(
+    [...byRegion].map(async ([region, regionIds]) => {
+      try {
+        const res = await deps.inventory.describe(region, regionIds);
+        notify(deps.onProgress, { step: 'instances', region, pages: 1, instances: res.found.length, done: true });
+        return { region, ok: true as const, ...res };
+      } catch (e) {
+        const error = (e as Error).message;
+        notify(deps.onProgress, { step: 'instances', region, pages: 1, instances: 0, done: true, error });
+        return { region, ok: false as const, error, ids: regionIds };
+      }
+    }),
+  );
+}
+
+/**
+ * The hosts that can belong to the given instances, found without listing the organisation (an event costs
+ * the same with 100 hosts or 100,000): by customIdentifier, by the private DNS name and its short form (the
+ * agent's hostname when it ran without IMDS), and by id for hosts a run linked earlier (cloud-meta and weak
+ * links, which no filter finds).
+ */
+export async function findInstanceHosts(
+  mackerel: MackerelClient,
+  ids: readonly string[],
+  instances: readonly Instance[],
+  recorded: Map<string, InstanceRecord>,
+  deadline?: number,
+): Promise<HostList> {
+  const live = new Map(instances.map((i) => [i.instanceId, i]));
+  const filters: { customIdentifier?: string; name?: string }[] = [];
+  const names = new Set<string>();
+  for (const id of ids) {
+    filters.push({ customIdentifier: `${id}.ec2.amazonaws.com` });
+    // EC2 drops a terminated instance's DNS name; the recorded one still finds its agent's host.
+    const dns = live.get(id)?.privateDnsName || recorded.get(id)?.privateDnsName;
+    if (!dns) continue;
+    names.add(dns);
+    names.add(dns.split('.')[0] as string);
+  }
+  for (const name of names) if (name) filters.push({ name });
+  // A replay of many instances: one host list is cheaper than three look-ups each.
+  if (filters.length > MAX_FILTERED_LOOKUPS) return mackerel.listHosts(undefined, { deadline });
+  const lists = await mapLimit(filters, LOOKUP_CONCURRENCY, (f) => mackerel.findHosts(f, undefined, { deadline }));
+  const byId = new Map<string, HostList['hosts'][number]>();
+  const unreadable = new Map<string, UnreadableHost>();
+  const add = (l: HostList) => {
+    for (const h of l.hosts) byId.set(h.id, h);
+    for (const u of l.unreadable) unreadable.set(u.id ?? u.field, u);
+  };
+  lists.forEach(add);
+  const missing = ids.flatMap((id) => recorded.get(id)?.linkedHostIds ?? []).filter((h) => !byId.has(h));
+  (await mapLimit([...new Set(missing)], LOOKUP_CONCURRENCY, (h) => mackerel.lookupHost(h))).forEach(add);
+  return { hosts: [...byId.values()], unreadable: [...unreadable.values()] };
+}
+
+/**
+ * Given instances only (an event or a replay): a targeted DescribeInstances and filtered host look-ups.
+ * Gone needs evidence: an id is gone only when every region asked answered NotFound and DescribeInstances
+ * returned it in an earlier run (the planner checks the record); an unseen NotFound id is unknown.
+ */
 export async function observeInstances(
   deps: ObserveDeps,
   targets: readonly Target[],
@@ -133,67 +220,49 @@ export async function observeInstances(
   const ids = [...new Set(targets.map((t) => t.instanceId))];
   const state = loaded ?? (await deps.store.loadInstances(ids, nowS));
   const recorded = new Map(state.records.map((r) => [r.instanceId, r]));
-  const byRegion = new Map<string, string[]>();
-  for (const t of targets) {
-    const where = t.region ?? recorded.get(t.instanceId)?.region;
-    for (const region of where ? [where] : regions) {
-      const ids = byRegion.get(region);
-      if (!ids) byRegion.set(region, [t.instanceId]);
-      else if (!ids.includes(t.instanceId)) ids.push(t.instanceId);
-    }
-  }
-  const [{ hosts }, described] = await Promise.all([
-    readHosts(deps, opts),
-    Promise.all(
-      [...byRegion].map(async ([region, regionIds]) => {
-        try {
-          const res = await deps.inventory.describe(region, regionIds);
-          notify(deps.onProgress, { step: 'instances', region, pages: 1, instances: res.found.length, done: true });
-          return { region, ok: true as const, ...res };
-        } catch (e) {
-          const error = (e as Error).message;
-          notify(deps.onProgress, { step: 'instances', region, pages: 1, instances: 0, done: true, error });
-          return { region, ok: false as const, error, ids: regionIds };
-        }
-      }),
-    ),
-  ]);
+  const described = await describeTargets(deps, targets, regions, recorded);
   const instances = described.flatMap((d) => (d.ok ? d.found : []));
+  const found$ = findInstanceHosts(deps.mackerel, ids, instances, recorded, opts.hostListDeadline);
+  const list = await reported(found$, deps.onProgress, (h) => ({
+    step: 'hosts',
+    hosts: h.hosts.length,
+  }));
   const found = new Set(instances.map((i) => i.instanceId));
-  // Only an id that every region we asked denied is gone; an id in a failed region stays unknown.
+  // Only an id that every region we asked denied is NotFound; an id in a failed region stays unknown.
   const failedIds = new Set(described.flatMap((d) => (d.ok ? [] : d.ids)));
-  const notFound = ids.filter(
-    (id) => !found.has(id) && !failedIds.has(id) && described.some((d) => d.ok && d.notFound.includes(id)),
+  const alive = new Set(
+    targets.filter((t) => t.eventState === 'pending' || t.eventState === 'running').map((t) => t.instanceId),
   );
-
-  const sightings: Sighting[] = instances.map((i) => toSighting(i, deps.accountId, nowS));
-  for (const t of targets) {
-    // An event from this account proves ownership even when EC2 no longer returns the instance.
-    if (!found.has(t.instanceId) && t.eventState && t.region && !recorded.has(t.instanceId)) {
-      sightings.push({
-        instanceId: t.instanceId,
-        region: t.region,
-        accountId: deps.accountId,
-        state: notFound.includes(t.instanceId) ? 'terminated' : t.eventState,
-        stateTime: t.eventTime ?? nowS,
-        ignored: false,
-      });
-    }
-  }
-  const records = applySightings(sightings, state, now);
-  const observation = await withMetrics(deps, {
+  const notFound = ids.filter(
+    (id) =>
+      !found.has(id) &&
+      !failedIds.has(id) &&
+      !alive.has(id) &&
+      described.some((d) => d.ok && d.notFound.includes(id)),
+  );
+  const records = applySightings(
+    instances.map((i) => toSighting(i, deps.accountId, nowS)),
+    state,
     now,
-    mode: 'instances',
-    targetIds: ids,
-    regions: described.map((d) =>
-      d.ok
-        ? { region: d.region, ok: true, instanceCount: d.found.length }
-        : { region: d.region, ok: false, instanceCount: 0, error: d.error },
-    ),
-    hosts,
-    instances,
-    notFound,
-    state: { ...state, records },
-  });
-  return { observation, stored: state };
+  );
+  const unreadableHosts = [...list.unreadable];
+  const observation = await withMetrics(
+    deps,
+    {
+      now,
+      mode: 'instances',
+      targetIds: ids,
+      regions: described.map((d) =>
+        d.ok
+          ? { region: d.region, ok: true, instanceCount: d.found.length }
+          : { region: d.region, ok: false, instanceCount: 0, error: d.error },
+      ),
+      hosts: list.hosts,
+      instances,
+      notFound,
+      state: { ...state, records },
+    },
+    unreadableHosts,
+  );
+  return { observation, stored: state, unreadableHosts };
 }

@@ -84,7 +84,8 @@ export function linkFleet(obs: LinkInput) {
     const inst = live.get(id);
     if (inst) return inst.state;
     const rec = records.get(id);
-    if (!rec) return undefined;
+    // Gone needs evidence: EC2 showed us the instance before (right after launch it may answer NotFound).
+    if (rec?.describedAt === undefined) return undefined;
     if (obs.mode === 'instances') return notFound.has(id) ? 'gone' : undefined;
     // A failed or empty inventory is not "everything terminated".
     const region = regionOk.get(rec.region);

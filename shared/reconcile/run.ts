@@ -3,12 +3,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Ec2StateChangeEvent } from '../events/schemas.js';
+import type { UnreadableHost } from '../mackerel/host-read.js';
 import type { Runtime } from '../runtime.js';
 import { type InstanceCommit, type InstanceState, sameSet } from '../state/store.js';
 import { type ActionResult, type ExecuteResult, execute } from './execute.js';
 import { type Observed, observeFleet, observeInstances, type Target } from './observe.js';
 import { plan } from './plan.js';
-import type { Observation, Plan, Policy, RegionStatus } from './types.js';
+import type { Plan, Policy, RegionStatus } from './types.js';
 
 export type Trigger = 'instance-state-change' | 'sweep' | 'replay' | 'cli';
 
@@ -16,15 +17,20 @@ export interface EventOutcome {
   eventId: string;
   instanceId: string;
   state: string;
-  outcome: 'reconciled' | 'duplicate' | 'stale' | 'foreign-account';
+  /** `unknown`: EC2 could not be read for it, or does not know it yet; the event stays unhandled */
+  outcome: 'reconciled' | 'duplicate' | 'unknown' | 'foreign-account';
   note?: string;
 }
+
+/** Who decided the run is dry: the deployment's DRY_RUN, the request (payload, `plan`), or nobody. */
+export type DryRunSource = 'environment' | 'request' | 'default';
 
 export interface Report {
   trigger: Trigger;
   runId: string;
   accountId: string;
   dryRun: boolean;
+  dryRunDecidedBy: DryRunSource;
   startedAt: string;
   durationMs: number;
   status: 'ok' | 'partial' | 'skipped';
@@ -45,6 +51,10 @@ export interface Report {
   foreignHostIds: string[];
   ignoredInstanceIds: string[];
   unknownInstanceIds: string[];
+  /** hosts of the wrong shape, left untouched: the rest of the organisation was reconciled */
+  unreadableHosts: UnreadableHost[];
+  /** what made the run incomplete (a region EC2 could not be read for, a failed action), one line each */
+  errors: string[];
   circuitBreaker?: Plan['circuitBreaker'];
   events?: EventOutcome[];
   /** requests this run had to repeat (429, 5xx, throttling), per API */
@@ -52,6 +62,7 @@ export interface Report {
 }
 
 export interface RunOptions {
+  /** asked for by the request; `DRY_RUN=true` in the environment wins over `false` */
   dryRun?: boolean;
   trigger: Trigger;
   /** test hook, see ExecuteOptions */
@@ -77,12 +88,24 @@ function policyOf(rt: Runtime, dryRun: boolean, circuitBreaker: boolean): Policy
   };
 }
 
-function emptyReport(rt: Runtime, trigger: Trigger, runId: string, dryRun: boolean, started: number): Report {
+/**
+ * A dry-run deployment stays dry whatever a request says: a request can only ask for more caution.
+ * (A replay payload with `"dryRun": false` must not be a back door around `DRY_RUN=true`.)
+ */
+export function resolveDryRun(rt: Runtime, requested: boolean | undefined): { dryRun: boolean; by: DryRunSource } {
+  if (rt.config.dryRun) return { dryRun: true, by: 'environment' };
+  if (requested === true) return { dryRun: true, by: 'request' };
+  return { dryRun: false, by: 'default' };
+}
+
+function emptyReport(rt: Runtime, trigger: Trigger, runId: string, requested: boolean | undefined, started: number): Report {
+  const dry = resolveDryRun(rt, requested);
   return {
     trigger,
     runId,
     accountId: rt.accountId,
-    dryRun,
+    dryRun: dry.dryRun,
+    dryRunDecidedBy: dry.by,
     startedAt: new Date(started).toISOString(),
     durationMs: 0,
     status: 'ok',
@@ -94,6 +117,8 @@ function emptyReport(rt: Runtime, trigger: Trigger, runId: string, dryRun: boole
     foreignHostIds: [],
     ignoredInstanceIds: [],
     unknownInstanceIds: [],
+    unreadableHosts: [],
+    errors: [],
     apiRetries: retriesOf(rt),
   };
 }
@@ -129,8 +154,9 @@ async function planAndAct(
   policy: Policy,
   report: Report,
   opts: RunOptions,
-  events?: Map<string, string[]>,
-) {
+  /** the events to mark handled, decided on the plan (only events whose instance could be read) */
+  events?: (p: Plan) => Map<string, string[]>,
+): Promise<Plan> {
   const obs = observed.observation;
   const p = plan(obs, policy);
   rt.logger.info('planned', {
@@ -145,15 +171,20 @@ async function planAndAct(
     clock: rt.clock,
     crashAfterClaim: opts.crashAfterClaim,
     commits: commitsOf(observed, p, Math.floor(obs.now / 1000)),
-    events,
+    events: events?.(p),
     terminated: new Set(obs.instances.filter((i) => i.state === 'terminated').map((i) => i.instanceId)),
     only: opts.only,
   });
-  fold(report, obs, p, exec);
+  fold(report, observed, p, exec);
+  return p;
 }
 
-function fold(report: Report, obs: Observation, p: Plan, exec: ExecuteResult): void {
+function fold(report: Report, observed: Observed, p: Plan, exec: ExecuteResult): void {
+  const obs = observed.observation;
   report.regions.push(...obs.regions);
+  const seen = new Set(report.unreadableHosts.map((u) => u.id ?? u.field));
+  for (const u of observed.unreadableHosts) if (!seen.has(u.id ?? u.field)) report.unreadableHosts.push(u);
+  for (const r of obs.regions) if (!r.ok) report.errors.push(`EC2 ${r.region}: ${r.error ?? 'unreadable'}`);
   report.counts.hosts = Math.max(report.counts.hosts, obs.hosts.length);
   report.counts.instances += obs.instances.length;
   report.counts.linkedHosts += p.links.length;
@@ -181,43 +212,48 @@ function finish(rt: Runtime, report: Report, started: number): Report {
   report.counts.planned = report.actions.length;
   report.counts.done = report.actions.filter((a) => a.outcome === 'done').length;
   report.counts.failed = report.actions.filter((a) => a.outcome === 'failed').length;
+  for (const a of report.actions) {
+    if (a.outcome === 'failed') report.errors.push(`${a.kind} ${a.hostId ?? a.instanceId}: ${a.error ?? 'failed'}`);
+  }
   if (report.status !== 'skipped' && (report.counts.failed > 0 || report.regions.some((r) => !r.ok))) {
     report.status = 'partial';
   }
   return report;
 }
 
+/** Publishes `Reconcile Failed` (never in a dry run); a bus that is down too is only logged. */
+async function publishFailure(rt: Runtime, dryRun: boolean, detail: Record<string, unknown>): Promise<void> {
+  if (dryRun) return;
+  await rt.publisher
+    .publish([{ detailType: 'Reconcile Failed', detail: { accountId: rt.accountId, ...detail } }])
+    .catch((pubErr: unknown) => rt.logger.error('could not publish Reconcile Failed', { error: String(pubErr) }));
+}
+
 /** A run that fails outright (Mackerel or DynamoDB down, a response of the wrong shape) says so on the bus. */
 async function reportingFailure<T>(
   rt: Runtime,
   trigger: Trigger,
-  dryRun: boolean,
+  requested: boolean | undefined,
   run: () => Promise<T>,
 ): Promise<T> {
   try {
     return await run();
   } catch (e) {
-    if (!dryRun) {
-      const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-      await rt.publisher
-        .publish([{ detailType: 'Reconcile Failed', detail: { trigger, accountId: rt.accountId, error } }])
-        .catch((pubErr: unknown) =>
-          rt.logger.error('could not publish Reconcile Failed', { error: String(pubErr) }),
-        );
-    }
+    const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    await publishFailure(rt, resolveDryRun(rt, requested).dryRun, { trigger, error });
     throw e;
   }
 }
 
 /** The scheduled sweep: the whole fleet, under a lease so two sweeps never overlap. */
 export function runSweep(rt: Runtime, opts: RunOptions & { regions?: string[] }): Promise<Report> {
-  return reportingFailure(rt, opts.trigger, opts.dryRun ?? rt.config.dryRun, () => sweep(rt, opts));
+  return reportingFailure(rt, opts.trigger, opts.dryRun, () => sweep(rt, opts));
 }
 
 async function sweep(rt: Runtime, opts: RunOptions & { regions?: string[] }): Promise<Report> {
-  const dryRun = opts.dryRun ?? rt.config.dryRun;
   const started = rt.clock();
-  const report = emptyReport(rt, opts.trigger, randomUUID(), dryRun, started);
+  const report = emptyReport(rt, opts.trigger, randomUUID(), opts.dryRun, started);
+  const { dryRun } = report;
   const regions = opts.regions ?? rt.config.regions;
   // A dry run writes nothing, so it needs no lease and may overlap a real sweep.
   if (!dryRun && !(await rt.store.acquireLease(SWEEP_LEASE, report.runId, started, SWEEP_LEASE_MS))) {
@@ -236,72 +272,90 @@ async function sweep(rt: Runtime, opts: RunOptions & { regions?: string[] }): Pr
 
 /** Given instance ids (a replay): a targeted look-up in their regions, then the same planner. */
 export function runInstances(rt: Runtime, instanceIds: string[], opts: RunOptions): Promise<Report> {
-  return reportingFailure(rt, opts.trigger, opts.dryRun ?? rt.config.dryRun, () =>
-    instances(rt, instanceIds, opts),
-  );
+  return reportingFailure(rt, opts.trigger, opts.dryRun, () => instances(rt, instanceIds, opts));
 }
 
 async function instances(rt: Runtime, instanceIds: string[], opts: RunOptions): Promise<Report> {
-  const dryRun = opts.dryRun ?? rt.config.dryRun;
   const started = rt.clock();
-  const report = emptyReport(rt, opts.trigger, randomUUID(), dryRun, started);
+  const report = emptyReport(rt, opts.trigger, randomUUID(), opts.dryRun, started);
   const observed = await observeInstances(
     rt,
     instanceIds.map((instanceId) => ({ instanceId })),
     rt.config.regions,
     { now: started, hostListDeadline: opts.hostListDeadline },
   );
-  await planAndAct(rt, observed, policyOf(rt, dryRun, false), report, opts);
+  await planAndAct(rt, observed, policyOf(rt, report.dryRun, false), report, opts);
   return finish(rt, report, started);
 }
 
+/** Why an instance's look settled nothing: a region EC2 could not be read for, or an id EC2 does not know. */
+function unsettled(observed: Observed, p: Plan, instanceId: string): string | undefined {
+  const obs = observed.observation;
+  if (obs.instances.some((i) => i.instanceId === instanceId) || p.goneInstanceIds.includes(instanceId)) {
+    return undefined;
+  }
+  const failed = obs.regions.filter((r) => !r.ok);
+  if (failed.length > 0) return failed.map((r) => `EC2 ${r.region} could not be read: ${r.error}`).join('; ');
+  return obs.notFound.includes(instanceId)
+    ? 'DescribeInstances answered NotFound and never returned this instance before (it may be too new): nothing done'
+    : 'DescribeInstances did not return this instance (EC2 may not show it yet): nothing done';
+}
+
 /**
- * State-change events, level-triggered: an event only says which instance to look at. Events from another
- * account, already handled, or older than the state already known change nothing.
+ * State-change events, level-triggered: an event only says which instance to look at, and every event not
+ * yet handled gets a fresh look (its `time` never suppresses one: what EC2 says now decides). An event is
+ * marked handled only when its instance was read and none of its actions failed, so a redelivery or a replay
+ * of an event whose look failed still acts; such a run publishes `Reconcile Failed`.
  */
-export async function runEvents(
-  rt: Runtime,
-  events: Ec2StateChangeEvent[],
-  opts: RunOptions,
-): Promise<Report> {
-  const dryRun = opts.dryRun ?? rt.config.dryRun;
+export function runEvents(rt: Runtime, events: Ec2StateChangeEvent[], opts: RunOptions): Promise<Report> {
+  return reportingFailure(rt, opts.trigger, opts.dryRun, () => eventsRun(rt, events, opts));
+}
+
+async function eventsRun(rt: Runtime, events: Ec2StateChangeEvent[], opts: RunOptions): Promise<Report> {
   const started = rt.clock();
-  const report = emptyReport(rt, opts.trigger, randomUUID(), dryRun, started);
-  report.events = [];
+  const report = emptyReport(rt, opts.trigger, randomUUID(), opts.dryRun, started);
+  const outcomes: EventOutcome[] = [];
+  report.events = outcomes;
   const ordered = [...events].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
   for (const event of ordered) {
-    const instanceId = event.detail['instance-id'];
-    const outcome: EventOutcome = {
-      eventId: event.id,
-      instanceId,
-      state: event.detail.state,
-      outcome: 'reconciled',
-    };
-    report.events.push(outcome);
-    if (event.account !== rt.accountId) {
-      outcome.outcome = 'foreign-account';
-      outcome.note = `event from account ${event.account}, this is ${rt.accountId}`;
-      continue;
-    }
-    const loaded: InstanceState = await rt.store.loadInstances([instanceId], Math.floor(rt.clock() / 1000));
-    if (loaded.events.has(`${instanceId}#${event.id}`)) {
-      outcome.outcome = 'duplicate';
-      continue;
-    }
-    const eventTime = Math.floor(Date.parse(event.time) / 1000);
-    const record = loaded.records.find((r) => r.instanceId === instanceId);
-    // Out of order: a newer, different state is already known. (An old event for the state already recorded
-    // still gets a fresh look: a run that recorded it may have failed or been held by the circuit breaker.)
-    if (record && eventTime < record.stateTime && record.state !== event.detail.state) {
-      outcome.outcome = 'stale';
-      outcome.note = `event of ${event.time} is older than the state known since ${new Date(record.stateTime * 1000).toISOString()}`;
-      continue;
-    }
-    const target: Target = { instanceId, region: event.region, eventState: event.detail.state, eventTime };
-    const observeOpts = { now: rt.clock(), hostListDeadline: opts.hostListDeadline };
-    const observed = await observeInstances(rt, [target], rt.config.regions, observeOpts, loaded);
-    // The event is marked handled with the completions, unless an action on its instance failed.
-    await planAndAct(rt, observed, policyOf(rt, dryRun, false), report, opts, new Map([[instanceId, [event.id]]]));
+    const outcome = await reconcileEvent(rt, event, report, opts);
+    outcomes.push(outcome);
   }
-  return finish(rt, report, started);
+  finish(rt, report, started);
+  // A failed action publishes Reconcile Failed from the executor; a failed look has no action to do it.
+  const failedLooks = outcomes.filter((o) => o.outcome === 'unknown' && o.note?.includes('could not be read'));
+  if (failedLooks.length > 0) {
+    await publishFailure(rt, report.dryRun, {
+      trigger: opts.trigger,
+      error: report.errors.join('; '),
+      eventIds: failedLooks.map((o) => o.eventId),
+      instanceIds: [...new Set(failedLooks.map((o) => o.instanceId))],
+    });
+  }
+  return report;
+}
+
+async function reconcileEvent(
+  rt: Runtime,
+  event: Ec2StateChangeEvent,
+  report: Report,
+  opts: RunOptions,
+): Promise<EventOutcome> {
+  const instanceId = event.detail['instance-id'];
+  const outcome: EventOutcome = { eventId: event.id, instanceId, state: event.detail.state, outcome: 'reconciled' };
+  if (event.account !== rt.accountId) {
+    return { ...outcome, outcome: 'foreign-account', note: `event from account ${event.account}, this is ${rt.accountId}` };
+  }
+  const loaded: InstanceState = await rt.store.loadInstances([instanceId], Math.floor(rt.clock() / 1000));
+  if (loaded.events.has(`${instanceId}#${event.id}`)) return { ...outcome, outcome: 'duplicate' };
+  const target: Target = { instanceId, region: event.region, eventState: event.detail.state };
+  const observeOpts = { now: rt.clock(), hostListDeadline: opts.hostListDeadline };
+  const observed = await observeInstances(rt, [target], rt.config.regions, observeOpts, loaded);
+  let why: string | undefined;
+  await planAndAct(rt, observed, policyOf(rt, report.dryRun, false), report, opts, (p) => {
+    why = unsettled(observed, p, instanceId);
+    // Handled only once the instance was read; the executor still withholds it if an action fails.
+    return why === undefined ? new Map([[instanceId, [event.id]]]) : new Map();
+  });
+  return why === undefined ? outcome : { ...outcome, outcome: 'unknown', note: why };
 }

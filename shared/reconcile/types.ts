@@ -22,6 +22,11 @@ export interface InstanceRecord {
   linkedHostIds: string[];
   /** epoch seconds a sweep first found it no longer returned by DescribeInstances */
   goneAt?: number;
+  /**
+   * epoch seconds DescribeInstances first returned it: the evidence "gone" needs (right after launch EC2 may
+   * answer NotFound for an instance that exists, so a miss means gone only for an instance EC2 showed us)
+   */
+  describedAt?: number;
 }
 
 /** The status a host had before this service set it to poweroff. */

@@ -50,6 +50,7 @@ const RECORD_FIELDS = [
   'launchTime',
   'linkedHostIds',
   'goneAt',
+  'describedAt',
 ] as const;
 
 export interface Sighting {
@@ -63,6 +64,8 @@ export interface Sighting {
   privateDnsName?: string;
   privateIpAddress?: string;
   launchTime?: number;
+  /** set when the sighting is DescribeInstances returning the instance (the evidence a later miss means gone) */
+  describedAt?: number;
 }
 
 export interface InstanceState extends StoredState {
@@ -134,6 +137,13 @@ function toRecord(item: Record<string, unknown>): InstanceRecord {
     launchTime: item.launchTime === undefined ? undefined : Number(item.launchTime),
     linkedHostIds: Array.isArray(item.linkedHostIds) ? (item.linkedHostIds as string[]) : [],
     goneAt: item.goneAt === undefined ? undefined : Number(item.goneAt),
+    // Items written before describedAt existed: only a DescribeInstances sighting stored a launch time.
+    describedAt:
+      item.describedAt !== undefined
+        ? Number(item.describedAt)
+        : item.launchTime !== undefined
+          ? Number(item.firstSeenAt ?? 0)
+          : undefined,
   };
 }
 
@@ -151,13 +161,15 @@ export function nextRecord(
   existing: InstanceRecord | undefined,
   nowS: number,
 ): InstanceRecord | undefined {
-  if (!existing) return { ...s, version: 1, firstSeenAt: nowS, lastSeenAt: nowS, linkedHostIds: [] };
+  const describedAt = existing?.describedAt ?? s.describedAt;
+  if (!existing) return { ...s, version: 1, firstSeenAt: nowS, lastSeenAt: nowS, linkedHostIds: [], describedAt };
   const changedState = existing.state !== s.state && s.stateTime >= existing.stateTime;
   const changedFacts =
     existing.ignored !== s.ignored ||
     (s.privateDnsName !== undefined && existing.privateDnsName !== s.privateDnsName) ||
     (s.privateIpAddress !== undefined && existing.privateIpAddress !== s.privateIpAddress) ||
-    (s.launchTime !== undefined && existing.launchTime !== s.launchTime);
+    (s.launchTime !== undefined && existing.launchTime !== s.launchTime) ||
+    describedAt !== existing.describedAt;
   if (!changedState && !changedFacts) return undefined;
   return {
     ...existing,
@@ -170,6 +182,7 @@ export function nextRecord(
     privateIpAddress: s.privateIpAddress ?? existing.privateIpAddress,
     launchTime: s.launchTime ?? existing.launchTime,
     lastSeenAt: nowS,
+    describedAt,
   };
 }
 

@@ -46,6 +46,7 @@ function report(over: Partial<Report> = {}): Report {
     runId: 'r',
     accountId: '123456789012',
     dryRun: true,
+    dryRunDecidedBy: 'request',
     startedAt: '2026-11-21T12:00:00.000Z',
     durationMs: 5,
     status: 'ok',
@@ -57,11 +58,25 @@ function report(over: Partial<Report> = {}): Report {
     foreignHostIds: ['f1', 'f2'],
     ignoredInstanceIds: [],
     unknownInstanceIds: [],
+    unreadableHosts: [],
+    errors: [],
     apiRetries: { mackerel: 0, ec2: 0 },
     circuitBreaker: { tripped: false, retirements: 1, ownedHosts: 39, maxPerRun: 50, maxPercent: 20 },
     ...over,
   };
 }
+
+describe('unreadable hosts', () => {
+  it('the summary names each quarantined host, its field and problem, capped at ten', () => {
+    const odd = Array.from({ length: 12 }, (_, i) => ({ id: `h${i}`, field: `hosts.${i}.meta`, problem: 'expected object' }));
+    const text = renderPlan(report({ unreadableHosts: odd }));
+    expect(text).toContain('Unreadable: 12 hosts of the wrong shape, left alone (the rest was reconciled): h0 hosts.0.meta: expected object;');
+    expect(text).toContain('h9 hosts.9.meta');
+    expect(text).not.toContain('h10 hosts.10.meta');
+    expect(text).toContain('; and 2 more');
+    expect(renderPlan(report())).not.toContain('Unreadable');
+  });
+});
 
 describe('renderPlan', () => {
   it('a table of every action with its state and change, each reason beneath, then the summary', () => {

@@ -57,8 +57,8 @@ describe('progress while observing', () => {
     await runInstances(rt, [inst.instanceId], { trigger: 'cli', dryRun: true });
 
     expect(seen).toEqual([
-      { step: 'hosts', hosts: 1 },
       { step: 'instances', region: 'ap-northeast-1', pages: 1, instances: 1, done: true },
+      { step: 'hosts', hosts: 1 },
     ]);
   });
 });

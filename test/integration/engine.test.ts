@@ -1,6 +1,6 @@
 /** Every drift in DESIGN.md, driven through the real handlers against the sandbox. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createWorld, type World } from '../support/world.js';
+import { createWorld, HOUR_MS, type World } from '../support/world.js';
 
 let w: World;
 beforeEach(async () => {
@@ -116,13 +116,17 @@ describe('the event path', () => {
       dynamo: rt.store.stats.requests - before.dynamo,
       ec2: w.sb.ec2.calls.slice(before.ec2).map((c) => c.action),
       mackerel: w.sb.mackerel.calls.slice(before.mackerel).map((c) => `${c.method} ${c.path}`),
+      lookups: w.sb.mackerel.calls
+        .slice(before.mackerel)
+        .filter((c) => c.method === 'GET' && c.path === '/api/v0/hosts')
+        .map((c) => ({ customIdentifier: c.query.customIdentifier, name: c.query.name, status: c.query.status })),
     };
   };
 
   it.each([
     ['terminated', 'POST /api/v0/hosts/bulk-retire'],
     ['stopped', 'POST /api/v0/hosts/bulk-update-statuses'],
-  ] as const)('a %s event costs one look at EC2, one host list, the action and three DynamoDB requests', async (state, call) => {
+  ] as const)('a %s event costs one look at EC2, three filtered host look-ups, the action and three DynamoDB requests', async (state, call) => {
     const { inst } = w.instanceWithHost();
     w.healthy(9);
     await w.onSweep();
@@ -131,8 +135,34 @@ describe('the event path', () => {
 
     expect(c.report.actions).toMatchObject([{ outcome: 'done' }]);
     expect(c.ec2).toEqual(['DescribeInstances']);
-    expect(c.mackerel).toEqual(['GET /api/v0/hosts', call]);
+    expect(c.mackerel).toEqual(['GET /api/v0/hosts', 'GET /api/v0/hosts', 'GET /api/v0/hosts', call]);
+    // Never the whole organisation: each look-up is filtered, and asks for all four live statuses.
+    const all = ['working', 'standby', 'maintenance', 'poweroff'];
+    const dns = inst.privateDnsName as string;
+    expect(c.lookups).toEqual(
+      expect.arrayContaining([
+        { customIdentifier: [`${inst.instanceId}.ec2.amazonaws.com`], name: undefined, status: all },
+        { customIdentifier: undefined, name: [dns], status: all },
+        { customIdentifier: undefined, name: [dns.split('.')[0]], status: all },
+      ]),
+    );
     expect(c.dynamo).toBe(3);
+  });
+
+  it('an event finds a host recorded by a sweep but matched by no filter (cloud meta, other name) by its id', async () => {
+    const inst = w.sb.ec2.addInstance({ launchTime: new Date(Date.now() - HOUR_MS) });
+    const hostId = w.sb.mackerel.addHost({
+      name: 'renamed-by-hand',
+      meta: { cloud: { provider: 'ec2', metadata: { 'instance-id': inst.instanceId } } },
+    }).id;
+    w.healthy(5);
+    await w.onSweep();
+
+    const c = await cost(inst.instanceId, 'terminated');
+
+    expect(c.report.actions).toMatchObject([{ kind: 'retire', hostId, outcome: 'done' }]);
+    expect(c.mackerel).toContain(`GET /api/v0/hosts/${hostId}`);
+    expect(w.sb.mackerel.hosts.get(hostId)?.isRetired).toBe(true);
   });
 
   it('an event for an instance never seen before costs the same', async () => {
@@ -228,19 +258,40 @@ describe('stop and start', () => {
     expect(w.sb.eventBridge.events.filter((e) => e.detailType === 'Host Status Changed')).toHaveLength(2);
   });
 
-  it('a stopped event followed by an older running event leaves the host poweroff', async () => {
+  it('a stopped event followed by an older running event leaves the host poweroff (EC2 still says stopped)', async () => {
     const { inst, hostId } = w.instanceWithHost();
     w.sb.ec2.setState(inst.instanceId, 'stopped');
     const t = Date.now();
     await w.onStateChange(w.stateChangeEvent(inst.instanceId, 'stopped', { time: new Date(t) }));
+    const describes = w.sb.ec2.calls.length;
 
     const late = await w.onStateChange(
       w.stateChangeEvent(inst.instanceId, 'running', { time: new Date(t - 60_000) }),
     );
 
-    expect(late.events).toMatchObject([{ outcome: 'stale' }]);
+    // Events are hints: the late event still got its look at EC2, which decided.
+    expect(w.sb.ec2.calls.slice(describes).map((c) => c.action)).toEqual(['DescribeInstances']);
+    expect(late.events).toMatchObject([{ outcome: 'reconciled' }]);
     expect(late.actions).toEqual([]);
     expect(w.sb.mackerel.hosts.get(hostId)?.status).toBe('poweroff');
+  });
+
+  it('a running event older than the last look restores the host at once when EC2 says running', async () => {
+    const { inst, hostId } = w.instanceWithHost();
+    w.sb.ec2.setState(inst.instanceId, 'stopped');
+    const t = Date.now();
+    await w.onSweep();
+    expect(w.sb.mackerel.hosts.get(hostId)?.status).toBe('poweroff');
+
+    // The instance started; its running event was stamped before the sweep's look (EC2 lagged, or late delivery).
+    w.sb.ec2.setState(inst.instanceId, 'running');
+    const late = await w.onStateChange(
+      w.stateChangeEvent(inst.instanceId, 'running', { time: new Date(t - 60_000) }),
+    );
+
+    expect(late.events).toMatchObject([{ outcome: 'reconciled' }]);
+    expect(late.actions).toMatchObject([{ kind: 'set-status', hostId, outcome: 'done' }]);
+    expect(w.sb.mackerel.hosts.get(hostId)?.status).toBe('working');
   });
 
   it('a host a person set to poweroff is not restored on start', async () => {

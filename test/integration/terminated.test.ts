@@ -29,13 +29,87 @@ describe('terminated instance', () => {
     });
   });
 
-  it('instance-state-change: an instance EC2 no longer knows is retired on the strength of the event', async () => {
-    const { inst, hostId } = w.instanceWithHost();
+  it('instance-state-change: an instance EC2 never showed us is unknown: nothing done, the event stays unhandled', async () => {
+    const { inst } = w.instanceWithHost();
     w.sb.ec2.forget(inst.instanceId);
 
     const report = await w.onStateChange(w.stateChangeEvent(inst.instanceId, 'terminated'));
 
-    expect(report.actions).toMatchObject([{ kind: 'retire', hostId, outcome: 'done' }]);
+    expect(report.actions).toEqual([]);
+    expect(report.events).toMatchObject([{ outcome: 'unknown', note: expect.stringMatching(/NotFound/) }]);
+    expect(w.sb.mackerel.writeCalls()).toEqual([]);
+    expect(w.retiredIds()).toEqual([]);
+  });
+
+  it.each(['pending', 'running'])(
+    'a %s event for a new instance EC2 still answers NotFound for changes nothing, and is looked at again on redelivery',
+    async (state) => {
+      w.healthy(5);
+      await w.onSweep();
+      const { inst, hostId } = w.instanceWithHost({ state: state as 'pending' | 'running' });
+      w.sb.ec2.lag(inst.instanceId);
+      const event = w.stateChangeEvent(inst.instanceId, state);
+
+      const first = await w.onStateChange(event);
+      expect(first.events).toMatchObject([{ outcome: 'unknown' }]);
+      expect(first.actions).toEqual([]);
+      expect(w.sb.mackerel.writeCalls()).toEqual([]);
+      const sweepAfter = await w.onSweep();
+      expect(sweepAfter.actions).toEqual([]);
+      expect(w.sb.mackerel.hosts.get(hostId)?.isRetired).toBe(false);
+
+      const describes = w.sb.ec2.calls.length;
+      w.sb.ec2.lag(inst.instanceId, false);
+      const again = await w.onStateChange(event);
+      expect(again.events).toMatchObject([{ outcome: 'reconciled' }]);
+      expect(w.sb.ec2.calls.slice(describes).map((c) => c.action)).toEqual(['DescribeInstances']);
+      const third = await w.onStateChange(event);
+      expect(third.events).toMatchObject([{ outcome: 'duplicate' }]);
+      expect(w.sb.mackerel.hosts.get(hostId)?.isRetired).toBe(false);
+    },
+  );
+
+  it('a running event contradicting a NotFound for an instance seen before proves nothing either way: nothing done', async () => {
+    const { inst, hostId } = w.instanceWithHost();
+    w.healthy(9);
+    await w.onSweep();
+    w.sb.ec2.lag(inst.instanceId);
+
+    const report = await w.onStateChange(w.stateChangeEvent(inst.instanceId, 'running'));
+
+    expect(report.actions).toEqual([]);
+    expect(report.events).toMatchObject([{ outcome: 'unknown' }]);
+    expect(w.sb.mackerel.hosts.get(hostId)?.isRetired).toBe(false);
+  });
+
+  it('a brand-new instance (never swept) EC2 answers NotFound for: its host is not retired by event, replay or sweep', async () => {
+    w.healthy(5);
+    await w.onSweep();
+    const { inst, hostId } = w.instanceWithHost();
+    w.sb.ec2.lag(inst.instanceId);
+
+    await w.onStateChange(w.stateChangeEvent(inst.instanceId, 'running'));
+    await w.onReplay({ instanceIds: [inst.instanceId] });
+    await w.onSweep();
+
+    expect(w.sb.mackerel.hosts.get(hostId)?.isRetired).toBe(false);
+    expect(w.retireCallsFor(hostId)).toBe(0);
+  });
+
+  it('an instance seen running, then NotFound, is retired once', async () => {
+    const { inst, hostId } = w.instanceWithHost();
+    w.healthy(9);
+    await w.onSweep();
+    w.sb.ec2.forget(inst.instanceId);
+
+    const event = w.stateChangeEvent(inst.instanceId, 'terminated');
+    const first = await w.onStateChange(event);
+    await w.onStateChange(event);
+    await w.onReplay({ instanceIds: [inst.instanceId] });
+    await w.onSweep();
+
+    expect(first.actions).toMatchObject([{ kind: 'retire', hostId, outcome: 'done', instanceState: 'gone' }]);
+    expect(w.retireCallsFor(hostId)).toBe(1);
     expect(w.retiredIds()).toEqual([hostId]);
   });
 

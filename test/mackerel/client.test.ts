@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fillerMeta } from '../../sandbox/filler-meta.js';
-import { FakeMackerel } from '../../sandbox/mackerel-server.js';
+import { type FakeHost, FakeMackerel } from '../../sandbox/mackerel-server.js';
 import { mulberry32 } from '../../sandbox/random.js';
 import { MackerelClient, type MackerelClientOptions } from '../../shared/mackerel/client.js';
 import {
@@ -153,7 +153,7 @@ describe('hosts', () => {
     fake.addHost({ name: 'p', status: 'poweroff' });
     const c = client();
     expect((await c.listHosts(['poweroff'])).hosts.map((h) => h.name)).toEqual(['p']);
-    expect(await c.listHosts([])).toEqual({ hosts: [], bytes: 0, durationMs: 0 });
+    expect(await c.listHosts([])).toEqual({ hosts: [], unreadable: [], bytes: 0, durationMs: 0 });
     expect(fake.calls).toHaveLength(1);
   });
 
@@ -171,9 +171,7 @@ describe('hosts', () => {
       },
       interfaces: [{ name: 'eth0', ipAddress: '10.0.1.23', ipv4Addresses: ['10.0.1.23'] }],
     });
-    const {
-      hosts: [host],
-    } = await client().listHosts();
+    const [host] = (await client().listHosts()).hosts;
     expect(host).toMatchObject({
       id: 'abcDEF12345',
       customIdentifier: 'i-0123456789abcdef0.ec2.amazonaws.com',
@@ -293,7 +291,7 @@ describe('retries', () => {
     });
     tiny.push(t.server);
     const c = client({ apiBase: t.url, timeoutMs: 100 });
-    expect(await c.latestMetrics(['h1'], ['loadavg5'])).toEqual({});
+    expect(await c.latestMetrics(['h1'], ['loadavg5'])).toEqual({ latest: {}, unreadable: [] });
     expect(t.requests()).toBe(2);
     expect(c.stats.retries).toBe(1);
     expect(retries[0]?.status).toBeUndefined();
@@ -346,27 +344,54 @@ describe('the API key stays secret', () => {
 });
 
 describe('response shapes', () => {
-  it('names the offending field', async () => {
+  it('quarantines a host of the wrong shape, naming the field, and reads the others', async () => {
     const t = await tinyJson(() => ({ body: '{"hosts":[{"id":1}]}' }));
-    const err = await client({ apiBase: t.url })
-      .listHosts()
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(MackerelResponseError);
-    expect((err as Error).message).toMatch(
-      /^Mackerel API GET \/api\/v0\/hosts answered an unexpected shape: hosts\.0\.id: /,
-    );
-    expect((err as MackerelResponseError).issues.map((i) => i.path)).toEqual(
-      expect.arrayContaining(['hosts.0.id', 'hosts.0.name', 'hosts.0.status', 'hosts.0.createdAt']),
-    );
-    expect(t.requests()).toBe(1); // a wrong shape is not retried
+    const list = await client({ apiBase: t.url }).listHosts();
+    expect(list.hosts).toEqual([]);
+    expect(list.unreadable).toEqual([{ field: 'hosts.0.id', problem: expect.stringMatching(/string/) }]);
+    expect(t.requests()).toBe(1);
   });
 
-  it('names a bad status deep in the list', async () => {
-    const hosts = [validHost('a'), validHost('b'), validHost('c'), validHost('d', { status: 'broken' })];
+  it('quarantines a bad status deep in the list and an old host whose meta is an empty string', async () => {
+    const hosts = [
+      validHost('a'),
+      validHost('b'),
+      validHost('c', { meta: '' }),
+      validHost('d', { status: 'broken' }),
+    ];
     const t = await tinyJson(() => ({ body: JSON.stringify({ hosts }) }));
-    await expect(client({ apiBase: t.url }).listHosts()).rejects.toThrow(
-      /answered an unexpected shape: hosts\.3\.status: Invalid option/,
-    );
+    const list = await client({ apiBase: t.url }).listHosts();
+    expect(list.hosts.map((h) => h.id)).toEqual(['a', 'b']);
+    expect(list.unreadable).toEqual([
+      { id: 'c', field: 'hosts.2.meta', problem: expect.stringMatching(/object/) },
+      { id: 'd', field: 'hosts.3.status', problem: expect.stringMatching(/^Invalid option/) },
+    ]);
+  });
+
+  it('fails on a wrong envelope, naming it, without retrying', async () => {
+    for (const [body, want] of [
+      ['{"hosts":{}}', /answered an unexpected shape: hosts: .*array/],
+      ['{"tsdbLatest":{}}', /answered an unexpected shape: hosts: /],
+      ['[]', /answered an unexpected shape: .*object/],
+      ['<html>proxy error</html>', /answered an unexpected shape: body is not JSON/],
+    ] as const) {
+      const t = await tinyJson(() => ({ body }));
+      const err = await client({ apiBase: t.url })
+        .listHosts()
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(MackerelResponseError);
+      expect((err as Error).message).toMatch(want);
+      expect(t.requests()).toBe(1); // a wrong shape is not retried
+    }
+  });
+
+  it('getHost refuses a host of the wrong shape, naming the field', async () => {
+    const t = await tinyJson(() => ({ body: JSON.stringify({ host: validHost('x', { meta: '' }) }) }));
+    await expect(client({ apiBase: t.url }).getHost('x')).rejects.toThrow(/host\.meta: /);
+    expect(await client({ apiBase: t.url }).lookupHost('x')).toMatchObject({
+      hosts: [],
+      unreadable: [{ id: 'x', field: 'host.meta' }],
+    });
   });
 
   it('refuses a body that is not JSON', async () => {
@@ -388,7 +413,18 @@ describe('response shapes', () => {
       body: JSON.stringify({ tsdbLatest: { h1: { loadavg5: null, 'cpu.user': { time: 10, value: 1.5 } } } }),
     }));
     expect(await client({ apiBase: t.url }).latestMetrics(['h1'], ['loadavg5', 'cpu.user'])).toEqual({
-      h1: { 'cpu.user': { time: 10, value: 1.5 } },
+      latest: { h1: { 'cpu.user': { time: 10, value: 1.5 } } },
+      unreadable: [],
+    });
+  });
+
+  it('sets aside an entry of the wrong shape and reads the others', async () => {
+    const t = await tinyJson(() => ({
+      body: JSON.stringify({ tsdbLatest: { h1: { loadavg5: { time: 'soon', value: 1 } }, h2: { loadavg5: { time: 10, value: 2 } } } }),
+    }));
+    expect(await client({ apiBase: t.url }).latestMetrics(['h1', 'h2'], ['loadavg5'])).toEqual({
+      latest: { h2: { loadavg5: { time: 10, value: 2 } } },
+      unreadable: [{ id: 'h1', field: 'tsdbLatest.h1.loadavg5.time', problem: expect.stringMatching(/number/) }],
     });
   });
 });
@@ -465,7 +501,7 @@ describe('bulk endpoints', () => {
     });
     fake.setLatestMetric('host001', 'cpu.user.percentage', 1_700_000_001, 42);
     const c = client();
-    const latest = await c.latestMetrics(ids, ['loadavg5', 'cpu.user.percentage']);
+    const { latest } = await c.latestMetrics(ids, ['loadavg5', 'cpu.user.percentage']);
     const gets = fake.calls.filter((x) => x.path === '/api/v0/tsdb/latest');
     expect(gets.map((x) => x.query.hostId?.length)).toEqual([100, 50]);
     expect(gets[0]?.query.name).toEqual(['loadavg5', 'cpu.user.percentage']);
@@ -476,8 +512,8 @@ describe('bulk endpoints', () => {
       'cpu.user.percentage': { time: 1_700_000_001, value: 42 },
     });
     expect(latest.host149).toEqual({ loadavg5: { time: 1_700_000_149, value: 14.9 } });
-    expect(await c.latestMetrics([], ['loadavg5'])).toEqual({});
-    expect(await c.latestMetrics(ids, [])).toEqual({});
+    expect(await c.latestMetrics([], ['loadavg5'])).toEqual({ latest: {}, unreadable: [] });
+    expect(await c.latestMetrics(ids, [])).toEqual({ latest: {}, unreadable: [] });
     expect(fake.calls).toHaveLength(2);
   });
 
@@ -546,6 +582,21 @@ describe('the host list, streamed', () => {
     expect(first?.interfaces).toEqual([{ name: 'eth0', ipAddress: '10.0.0.0', ipv4Addresses: ['10.0.0.0/24'] }]);
     expect(first).not.toHaveProperty('memo');
     expect(first).not.toHaveProperty('size');
+  });
+
+  it('quarantines a host of the wrong shape as it streams past; fields it drops unread cannot quarantine', async () => {
+    realSizedHosts(4);
+    const [a, b, c] = [...fake.hosts.values()] as FakeHost[];
+    (a as { meta: unknown }).meta = '';
+    (b as { createdAt: unknown }).createdAt = 'yesterday';
+    // Fields nobody reads are dropped before validation, whatever their shape.
+    Object.assign(c as object, { memo: 42, size: null, meta: { ...c?.meta, cpu: 'not a list' } });
+    const list = await client().listHosts();
+    expect(list.hosts.map((h) => h.id)).toEqual([...fake.hosts.keys()].slice(2));
+    expect(list.unreadable).toEqual([
+      { id: a?.id, field: 'hosts.0.meta', problem: expect.stringMatching(/object/) },
+      { id: b?.id, field: 'hosts.1.createdAt', problem: expect.stringMatching(/number/) },
+    ]);
   });
 
   it('a list that arrives slowly but steadily for longer than 10 s is read to the end, in one request', async () => {

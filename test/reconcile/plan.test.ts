@@ -429,6 +429,29 @@ const rows: Row[] = [
     expect: ['retire h6 (instance-gone)'],
   },
   {
+    rule: 'gone needs evidence: NotFound for an instance DescribeInstances never returned is unknown, not gone',
+    obs: () =>
+      observation({
+        mode: 'instances',
+        targetIds: [vanished.instanceId],
+        instances: [],
+        notFound: [vanished.instanceId],
+        hosts: [ciHost('h6', vanished)],
+        state: { records: [record(vanished, { describedAt: undefined })], restores: [], checks: [] },
+      }),
+    expect: [],
+  },
+  {
+    rule: 'gone needs evidence: a sweep missing an instance EC2 never returned retires nothing',
+    obs: () =>
+      observation({
+        instances: [running],
+        hosts: [ciHost('h1', running), ciHost('h6', vanished)],
+        state: { records: [record(running), record(vanished, { describedAt: undefined })], restores: [], checks: [] },
+      }),
+    expect: [],
+  },
+  {
     rule: 'event path: an instance whose look-up failed is unknown, not gone',
     obs: () =>
       observation({

@@ -86,6 +86,8 @@ export function record(inst: Instance, over: Partial<InstanceRecord> = {}): Inst
     privateIpAddress: inst.privateIpAddress,
     launchTime: inst.launchTime,
     linkedHostIds: [],
+    // DescribeInstances returned it in an earlier run: the evidence a later miss means gone
+    describedAt: NOW_S - 10 * HOUR,
     ...over,
   };
 }
