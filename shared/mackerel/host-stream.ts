@@ -200,39 +200,45 @@ export class HostListScanner {
     };
   }
 
-  /** The hot loop: string/escape state and depth only, over the bytes of one nested value or string. */
+  /** The hot loop: depth and string state only, over the bytes of one nested value or string. */
   #continueNested(chunk: Uint8Array, from: number): number {
     const p = this.#pending as Pending;
-    let { depth, inString, escape } = p;
+    const n = chunk.length;
+    let depth = p.depth;
     let i = from;
     let done = false;
-    for (; i < chunk.length; i++) {
+    if (p.inString) {
+      const end = closingQuote(chunk, i, p.escape);
+      if (end < 0) return this.#inStringAtEnd(p, chunk, from, end);
+      p.inString = false;
+      i = end + 1;
+      done = depth === 0; // a string value
+    }
+    while (!done && i < n) {
       const b = chunk[i] as number;
-      if (inString) {
-        if (escape) escape = false;
-        else if (b === BACKSLASH) escape = true;
-        else if (b === QUOTE) {
-          inString = false;
-          if (depth === 0) {
-            done = true;
-            i++;
-            break;
-          }
-        }
-      } else if (b === QUOTE) inString = true;
-      else if (b === LBRACE || b === LBRACKET) depth++;
-      else if ((b === RBRACE || b === RBRACKET) && --depth === 0) {
-        done = true;
-        i++;
-        break;
+      if (b === QUOTE) {
+        const end = closingQuote(chunk, i + 1, false);
+        if (end < 0) return this.#inStringAtEnd(p, chunk, from, end, depth);
+        i = end + 1;
+        continue;
       }
+      if (b === LBRACE || b === LBRACKET) depth++;
+      else if ((b === RBRACE || b === RBRACKET) && --depth === 0) done = true;
+      i++;
     }
     p.depth = depth;
-    p.inString = inString;
-    p.escape = escape;
     this.#keep(p, chunk, from, i, done);
     if (done) this.#finish(p, this.#offset + i);
     return i;
+  }
+
+  /** The chunk ended inside a string of the value in progress. */
+  #inStringAtEnd(p: Pending, chunk: Uint8Array, from: number, end: number, depth = p.depth): number {
+    p.depth = depth;
+    p.inString = true;
+    p.escape = end === CHUNK_ENDS_ESCAPED;
+    this.#keep(p, chunk, from, chunk.length, false);
+    return chunk.length;
   }
 
   #continueScalar(chunk: Uint8Array, from: number): number {
@@ -310,6 +316,32 @@ export class HostListScanner {
   #fail(problem: EnvelopeProblem, where: string, message: string): never {
     throw new HostListEnvelopeError(problem, where, message);
   }
+}
+
+/** `closingQuote` found no quote: the chunk ends inside the string (the last byte an unpaired backslash, or not). */
+const CHUNK_ENDS_IN_STRING = -1;
+const CHUNK_ENDS_ESCAPED = -2;
+
+/**
+ * Inside a string from `from` (the byte at `from` escaped when `escaped`): the index of its closing quote, or
+ * where the chunk left it. Most of a host's bytes are in strings, so this jumps from quote to quote with
+ * indexOf; a quote ends the string unless an odd run of backslashes precedes it.
+ */
+function closingQuote(chunk: Uint8Array, from: number, escaped: boolean): number {
+  let i = escaped ? from + 1 : from;
+  for (;;) {
+    const q = i < chunk.length ? chunk.indexOf(QUOTE, i) : -1;
+    if (q < 0) return oddBackslashesBefore(chunk, chunk.length, i) ? CHUNK_ENDS_ESCAPED : CHUNK_ENDS_IN_STRING;
+    if (!oddBackslashesBefore(chunk, q, i)) return q;
+    i = q + 1;
+  }
+}
+
+/** Whether the run of backslashes just before `at` (not reaching back past `floor`) is of odd length. */
+function oddBackslashesBefore(chunk: Uint8Array, at: number, floor: number): boolean {
+  let k = at - 1;
+  while (k >= floor && chunk[k] === BACKSLASH) k--;
+  return (at - 1 - k) % 2 === 1;
 }
 
 const invalid = Symbol('invalid');

@@ -85,6 +85,18 @@ describe('HostListScanner: what it hands on', () => {
     }
   });
 
+  it('tells an escaped quote from a closing one across chunk boundaries, for runs of 1 to 4 backslashes', async () => {
+    const body = '{"hosts":["a\\"b","c\\\\",["d\\\\\\"]"],{"e\\\\\\\\":"]"}]}';
+    const bytes = utf8(body);
+    const expected = (JSON.parse(body) as { hosts: unknown[] }).hosts;
+    expect(expected).toEqual(['a"b', 'c\\', ['d\\"]'], { 'e\\\\': ']' }]);
+    for (let a = 1; a < bytes.length; a++) {
+      for (let b = a + 1; b < bytes.length; b++) {
+        expect((await scan(cut(bytes, [a, b]))).hosts, `cut at ${a} and ${b}`).toEqual(expected);
+      }
+    }
+  });
+
   it('reads an empty list, an empty body of whitespace around it, and a UTF-8 byte order mark', async () => {
     expect(await scan([utf8('{"hosts":[]}')])).toMatchObject({ hosts: [], count: 0 });
     expect(await scan([utf8('\n  { "hosts" : [ \n ] }  \n')])).toMatchObject({ hosts: [], count: 0 });
