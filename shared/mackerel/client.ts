@@ -482,17 +482,12 @@ export class MackerelClient {
       if (read.ok) list.hosts.push(read.host);
       else list.unreadable.push(read.unreadable);
     };
-    let read;
-    try {
-      read = await readHostStream(
-        (signal) => this.#fetch(url, { method: 'GET', headers: this.#headers(), signal }),
-        onHost,
-        { ttfbMs: this.#hostListTtfbMs, idleMs: this.#hostListIdleMs, deadline },
-      );
-    } catch (err) {
-      if (err instanceof MackerelResponseError || err instanceof MackerelNetworkError) throw err;
-      throw new MackerelNetworkError('GET', HOST_LIST_PATH, this.#redact(describeNetworkError(err)), false);
-    }
+    const open = (signal: AbortSignal) =>
+      this.#fetch(url, { method: 'GET', headers: this.#headers(), signal }).catch((err: unknown) => {
+        throw new MackerelNetworkError('GET', HOST_LIST_PATH, this.#redact(describeNetworkError(err)), false);
+      });
+    const bounds = { ttfbMs: this.#hostListTtfbMs, idleMs: this.#hostListIdleMs, deadline };
+    const read = await readHostStream(open, onHost, bounds);
     if (!read.ok) {
       const { status, statusText, text, retryAfter } = read;
       throw this.#apiError('GET', HOST_LIST_PATH, status, statusText, text, retryAfter);

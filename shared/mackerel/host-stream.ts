@@ -247,7 +247,11 @@ export class HostListScanner {
     while (i < chunk.length && !endsScalar(chunk[i] as number)) i++;
     const done = i < chunk.length;
     this.#keep(p, chunk, from, i, done);
-    if (p.size > SCALAR_LIMIT) this.#fail('not-json', this.#where(), `${this.#where() ? 'is' : 'body is'} not JSON: a value of over ${SCALAR_LIMIT} bytes is no number or literal`);
+    if (p.size > SCALAR_LIMIT) {
+      const where = this.#where();
+      const what = `a value of over ${SCALAR_LIMIT} bytes is no number or literal`;
+      this.#fail('not-json', where, where === '' ? `body is not JSON: ${what}` : `is not JSON: ${what}`);
+    }
     if (done) this.#finish(p, this.#offset + i);
     return i;
   }
