@@ -124,6 +124,7 @@ export class FakeEc2 extends FakeServer {
   private readonly regionFaults = new Map<string, Ec2Fault>();
   private readonly lagging = new Set<string>();
   private throttleBudget: FaultBudget | undefined;
+  private readonly recorded = new Map<string, string>();
 
   constructor(opts: { latencyMs?: number; rng?: () => number; accountId?: string } = {}) {
     super();
@@ -187,6 +188,16 @@ export class FakeEc2 extends FakeServer {
   failRegion(region: string, error: Ec2Fault | null): void {
     if (error === null) this.regionFaults.delete(region);
     else this.regionFaults.set(region, error);
+  }
+
+  /**
+   * While set, DescribeInstances in `region` answers this recorded response body as it is (a published SDK test
+   * fixture, say), whatever was asked, so the real SDK and inventory parse what AWS or a library once sent.
+   * Region faults and throttling still come first; `null` goes back to the sandbox's own instances.
+   */
+  serveRecorded(region: string, xml: string | null): void {
+    if (xml === null) this.recorded.delete(region);
+    else this.recorded.set(region, xml);
   }
 
   throttle(opts: { times?: number; probability?: number } | null): void {
@@ -263,6 +274,8 @@ export class FakeEc2 extends FakeServer {
   private describeInstances(region: string, params: Record<string, string>, requestId: string): string {
     const fault = this.regionFaults.get(region);
     if (fault) throw new Ec2Error(fault.status, fault.code, fault.message);
+    const recorded = this.recorded.get(region);
+    if (recorded !== undefined) return recorded;
 
     const ids = indexed(params, 'InstanceId').map((n) => params[`InstanceId.${n}`] as string);
     const maxResultsParam = params.MaxResults;

@@ -81,6 +81,22 @@ export interface FaultRule {
   probability?: number;
 }
 
+/**
+ * A recorded answer served as it is, instead of the API's own (a published body on its endpoint, or on the wrong
+ * one): the test of how the client copes with what it did not expect.
+ */
+export interface VerbatimRule {
+  method?: string;
+  /** the request path, matched exactly (e.g. `/api/v0/hosts`) */
+  path: string;
+  /** default 200 */
+  status?: number;
+  /** the raw response text */
+  body: string;
+  /** how many times (default Infinity) */
+  times?: number;
+}
+
 export const HOST_STATUSES: readonly HostStatus[] = ['working', 'standby', 'maintenance', 'poweroff'];
 export const CHECK_STATUSES = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
 export const BULK_LIMIT = 30;
@@ -111,8 +127,8 @@ interface Answer {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
-  /** a host list: written host by host instead of `body` */
-  hosts?: FakeHost[];
+  /** a host list: written host by host instead of `body`, the raw hosts (`addRawHost`) after the others */
+  hosts?: { fake: FakeHost[]; raw: Record<string, unknown>[] };
 }
 
 const ok = (body: unknown): Answer => ({ status: 200, body });
@@ -137,12 +153,18 @@ function bulkIds(body: unknown): string[] {
   return ids;
 }
 
-/** The pieces of a host list body, one host at a time (retiredAt is never served). */
-function* hostListPieces(hosts: readonly FakeHost[]): Generator<Buffer> {
+/** The pieces of a host list body, one host at a time (retiredAt is never served; raw hosts are served as given). */
+function* hostListPieces(hosts: { fake: readonly FakeHost[]; raw: readonly unknown[] }): Generator<Buffer> {
   yield Buffer.from('{"hosts":[');
-  for (let i = 0; i < hosts.length; i++) {
-    const { retiredAt: _retiredAt, ...served } = hosts[i] as FakeHost;
-    yield Buffer.from(`${i === 0 ? '' : ','}${JSON.stringify(served)}`);
+  let first = true;
+  for (const h of hosts.fake) {
+    const { retiredAt: _retiredAt, ...served } = h;
+    yield Buffer.from(`${first ? '' : ','}${JSON.stringify(served)}`);
+    first = false;
+  }
+  for (const r of hosts.raw) {
+    yield Buffer.from(`${first ? '' : ','}${JSON.stringify(r)}`);
+    first = false;
   }
   yield Buffer.from(']}');
 }
@@ -166,6 +188,9 @@ export class FakeMackerel extends FakeServer {
   private readonly rng: () => number;
   private readonly metrics = new Map<string, Map<string, { time: number; value: number }>>();
   private faults: { rule: FaultRule; budget: FaultBudget }[] = [];
+  private verbatim: { rule: VerbatimRule; left: number }[] = [];
+  /** host bodies of any shape, served as given and never changed (see `addRawHost`) */
+  private readonly rawHosts: Record<string, unknown>[] = [];
 
   constructor(
     opts: { apiKey?: string; latencyMs?: number; rng?: () => number; hostList?: HostListPacing } = {},
@@ -199,6 +224,26 @@ export class FakeMackerel extends FakeServer {
     };
     this.hosts.set(id, host);
     return host;
+  }
+
+  /**
+   * A host body of any shape (a published example, `meta: ""`, no `id`, an unknown `status`), served verbatim by
+   * the list, `GET /api/v0/hosts/<id>` and the custom-identifier look-up. The sandbox cannot know how Mackerel
+   * would filter a host of a shape it never produces, so the list filters it only on what it can read (a known
+   * status, a string name or customIdentifier) and otherwise serves it. It is read-only: a write to its id
+   * answers 404, as for an unknown host, and stays in the call log for the test to see.
+   */
+  addRawHost(body: Record<string, unknown>): void {
+    this.rawHosts.push(structuredClone(body));
+  }
+
+  /** Answers matching requests with `rule.body` as it is (after the API key check), until `times` runs out. */
+  serveVerbatim(rule: VerbatimRule): void {
+    this.verbatim.push({ rule, left: rule.times ?? Number.POSITIVE_INFINITY });
+  }
+
+  clearVerbatim(): void {
+    this.verbatim = [];
   }
 
   setLatestMetric(hostId: string, name: string, time: number, value: number): void {
@@ -245,6 +290,7 @@ export class FakeMackerel extends FakeServer {
     }
 
     let answer: Answer;
+    let verbatim: VerbatimRule | undefined;
     // The first matching rule that fires wins; `fire()` spends its budget, so it must come last in the test.
     const fault = this.faults.find(
       ({ rule, budget }) =>
@@ -264,6 +310,8 @@ export class FakeMackerel extends FakeServer {
         status: 403,
         body: { error: { message: 'Authentication failed. Please check your API key.' } },
       };
+    } else if ((verbatim = this.takeVerbatim(method, url.pathname)) !== undefined) {
+      answer = { status: verbatim.status ?? 200, body: null };
     } else if (malformed) {
       answer = { status: 400, body: { error: { message: 'Request body is not valid JSON' } } };
     } else {
@@ -287,8 +335,8 @@ export class FakeMackerel extends FakeServer {
     };
     this.calls.push(entry);
     res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', ...answer.headers });
-    if (answer.hosts) return this.writeHostList(res, answer.hosts, entry);
-    const text = JSON.stringify(answer.body);
+    if (answer.hosts && !verbatim) return this.writeHostList(res, answer.hosts, entry);
+    const text = verbatim ? verbatim.body : JSON.stringify(answer.body);
     entry.bytes = Buffer.byteLength(text);
     res.end(text);
   }
@@ -297,7 +345,11 @@ export class FakeMackerel extends FakeServer {
    * Writes `{"hosts":[…]}` in chunks with backpressure, serialising each host only when it is due, so that even
    * 50,000 hosts of real-sized meta never sit in memory as one string (a host changed meanwhile shows its change).
    */
-  private async writeHostList(res: ServerResponse, hosts: FakeHost[], entry: CallLogEntry): Promise<void> {
+  private async writeHostList(
+    res: ServerResponse,
+    hosts: NonNullable<Answer['hosts']>,
+    entry: CallLogEntry,
+  ): Promise<void> {
     const pacing = this.hostList;
     const stalls = pacing.stallAfterBytes !== undefined && (pacing.stalls ?? Number.POSITIVE_INFINITY) > 0;
     if (stalls && pacing.stalls !== undefined) pacing.stalls--;
@@ -313,6 +365,15 @@ export class FakeMackerel extends FakeServer {
       if (part !== chunk) return closed(res);
     }
     res.end();
+  }
+
+  /** The first verbatim rule for this request, spending one of its times. */
+  private takeVerbatim(method: string, pathname: string): VerbatimRule | undefined {
+    const hit = this.verbatim.find(
+      (v) => v.left > 0 && v.rule.path === pathname && (v.rule.method ?? 'GET').toUpperCase() === method,
+    );
+    if (hit) hit.left--;
+    return hit?.rule;
   }
 
   private route(method: string, pathname: string, query: Record<string, string[]>, body: unknown): Answer {
@@ -332,7 +393,10 @@ export class FakeMackerel extends FakeServer {
       if (n === 1 && method === 'GET') return this.listHosts(query);
       if (n === 2 && method === 'POST' && a === 'bulk-retire') return this.bulkRetire(body);
       if (n === 2 && method === 'POST' && a === 'bulk-update-statuses') return this.bulkUpdateStatuses(body);
-      if (n === 2 && method === 'GET' && a !== undefined) return ok({ host: this.view(this.anyHost(a)) });
+      if (n === 2 && method === 'GET' && a !== undefined) {
+        const raw = this.rawHosts.find((r) => r.id === a && !this.hosts.has(a));
+        return ok({ host: raw ?? this.view(this.anyHost(a)) });
+      }
       if (n === 3 && method === 'POST' && a !== undefined && b === 'retire') return this.retire(a);
       if (n === 3 && method === 'POST' && a !== undefined && b === 'status') {
         return this.updateStatus(a, body);
@@ -392,7 +456,15 @@ export class FakeMackerel extends FakeServer {
         (service === undefined || h.roles[service] !== undefined) &&
         (roles.length === 0 || roles.some((r) => h.roles[service as string]?.includes(r))),
     );
-    return { status: 200, body: undefined, hosts };
+    const raw = this.rawHosts.filter(
+      (r) =>
+        r.isRetired !== true &&
+        (!isHostStatus(r.status) || statuses.includes(r.status)) &&
+        (names === undefined || typeof r.name !== 'string' || names.includes(r.name)) &&
+        (ci === undefined || r.customIdentifier === ci) &&
+        service === undefined,
+    );
+    return { status: 200, body: undefined, hosts: { fake: hosts, raw } };
   }
 
   private hostByCustomIdentifier(ci: string, query: Record<string, string[]>): Answer {
@@ -400,8 +472,12 @@ export class FakeMackerel extends FakeServer {
     const same = (x: string | undefined) =>
       x !== undefined && (insensitive ? x.toLowerCase() === ci.toLowerCase() : x === ci);
     const h = [...this.hosts.values()].find((x) => !x.isRetired && same(x.customIdentifier));
-    if (h === undefined) throw new ApiError(404, 'Host Not Found.');
-    return ok({ host: this.view(h) });
+    if (h !== undefined) return ok({ host: this.view(h) });
+    const raw = this.rawHosts.find(
+      (r) => r.isRetired !== true && typeof r.customIdentifier === 'string' && same(r.customIdentifier),
+    );
+    if (raw === undefined) throw new ApiError(404, 'Host Not Found.');
+    return ok({ host: structuredClone(raw) });
   }
 
   private retire(id: string): Answer {

@@ -241,6 +241,8 @@ export class MackerelClient {
         route: '/api/v0/hosts-by-custom-identifier/:id',
         schema: HostResponse,
       });
+      // mackerel-client-rs reads a 200 `{"host": null}` as "no such host"; so do we.
+      if (res.host === null) return undefined;
       const read = readHost(res.host, 'host');
       if (!read.ok) {
         const u = read.unreadable;

@@ -284,7 +284,12 @@ async function instances(rt: Runtime, instanceIds: string[], opts: RunOptions): 
     rt.config.regions,
     { now: started, hostListDeadline: opts.hostListDeadline },
   );
-  await planAndAct(rt, observed, policyOf(rt, report.dryRun, false), report, opts);
+  const p = await planAndAct(rt, observed, policyOf(rt, report.dryRun, false), report, opts);
+  for (const id of instanceIds) {
+    if (unsettled(observed, p, id) !== undefined && !report.unknownInstanceIds.includes(id)) {
+      report.unknownInstanceIds.push(id);
+    }
+  }
   return finish(rt, report, started);
 }
 
@@ -357,5 +362,8 @@ async function reconcileEvent(
     // Handled only once the instance was read; the executor still withholds it if an action fails.
     return why === undefined ? new Map([[instanceId, [event.id]]]) : new Map();
   });
-  return why === undefined ? outcome : { ...outcome, outcome: 'unknown', note: why };
+  if (why === undefined) return outcome;
+  // The planner lists only instances it knows of; one EC2 never showed is unknown all the same.
+  if (!report.unknownInstanceIds.includes(instanceId)) report.unknownInstanceIds.push(instanceId);
+  return { ...outcome, outcome: 'unknown', note: why };
 }

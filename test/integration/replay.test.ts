@@ -39,6 +39,7 @@ describe('replay payloads', () => {
     const a = w.instanceWithHost();
     w.sb.ec2.setState(a.inst.instanceId, 'stopped');
     const report = await w.onReplay({ instanceIds: ['i-0fffffffffffffff0', a.inst.instanceId] });
+    expect(report.unknownInstanceIds).toEqual(['i-0fffffffffffffff0']);
     expect(report.actions).toMatchObject([{ hostId: a.hostId, detail: { to: 'poweroff' }, outcome: 'done' }]);
   });
 

@@ -37,6 +37,7 @@ describe('terminated instance', () => {
 
     expect(report.actions).toEqual([]);
     expect(report.events).toMatchObject([{ outcome: 'unknown', note: expect.stringMatching(/NotFound/) }]);
+    expect(report.unknownInstanceIds).toEqual([inst.instanceId]);
     expect(w.sb.mackerel.writeCalls()).toEqual([]);
     expect(w.retiredIds()).toEqual([]);
   });

@@ -279,4 +279,19 @@ describe('FakeEc2 through the real EC2Client', () => {
     expect(unsigned.status).toBe(401);
     expect(await unsigned.text()).toMatch(/<Code>AuthFailure<\/Code>/);
   });
+  it('serves a recorded DescribeInstances body verbatim in one region while set, then its own instances', async () => {
+    ec2.addInstance({ instanceId: 'i-0aaaaaaaaaaaaaaaa' });
+    const recorded =
+      '<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r</requestId>' +
+      '<reservationSet><item><reservationId>r-1</reservationId><ownerId>1</ownerId><instancesSet><item>' +
+      '<instanceId>i-1d48637b</instanceId><instanceState><code>16</code><name>running</name></instanceState>' +
+      '<launchTime>2012-05-25T07:34:27.000Z</launchTime></item></instancesSet></item></reservationSet>' +
+      '</DescribeInstancesResponse>';
+    ec2.serveRecorded('ap-northeast-1', recorded);
+
+    expect((await describeAll(client())).map((i) => i.InstanceId)).toEqual(['i-1d48637b']);
+    expect(await describeAll(client('us-east-1'))).toEqual([]);
+    ec2.serveRecorded('ap-northeast-1', null);
+    expect((await describeAll(client())).map((i) => i.InstanceId)).toEqual(['i-0aaaaaaaaaaaaaaaa']);
+  });
 });

@@ -470,3 +470,40 @@ describe('FakeMackerel', () => {
     });
   });
 });
+
+describe('FakeMackerel raw hosts and verbatim answers (for published fixtures)', () => {
+  it('serves a raw host body as given, filters it only on what it can read, and refuses writes to it', async () => {
+    mackerel.addRawHost({ id: 'odd1', name: 'odd', status: 'working', meta: '', customIdentifier: 'ci-1' });
+    mackerel.addRawHost({ name: 'no-id', status: 'retiring' });
+    mackerel.addRawHost({ id: 'gone', name: 'gone', status: 'working', isRetired: true });
+
+    const all = await api('GET', '/api/v0/hosts?status=working');
+    expect(all.json.hosts).toEqual([
+      { id: 'odd1', name: 'odd', status: 'working', meta: '', customIdentifier: 'ci-1' },
+      { name: 'no-id', status: 'retiring' },
+    ]);
+    expect((await api('GET', '/api/v0/hosts?status=standby')).json.hosts).toEqual([
+      { name: 'no-id', status: 'retiring' },
+    ]);
+    expect((await api('GET', '/api/v0/hosts?customIdentifier=ci-1')).json.hosts).toHaveLength(1);
+    expect((await api('GET', '/api/v0/hosts/odd1')).json.host.meta).toBe('');
+    expect((await api('GET', '/api/v0/hosts-by-custom-identifier/ci-1')).json.host.id).toBe('odd1');
+
+    const retire = await api('POST', '/api/v0/hosts/bulk-retire', { ids: ['odd1'] });
+    expect(retire.status).toBe(404);
+    expect(mackerel.mutations).toEqual([]);
+  });
+
+  it('answers a verbatim body for the given path, status and number of times, then the API again', async () => {
+    mackerel.serveVerbatim({ path: '/api/v0/hosts', status: 200, body: '<not json/>', times: 1 });
+
+    const first = await fetch(`${mackerel.url}/api/v0/hosts`, { headers: { 'X-Api-Key': mackerel.apiKey } });
+    expect([first.status, await first.text()]).toEqual([200, '<not json/>']);
+    const second = await api('GET', '/api/v0/hosts');
+    expect(second.json).toEqual({ hosts: [] });
+    expect(mackerel.calls.map((c) => [c.path, c.status])).toEqual([
+      ['/api/v0/hosts', 200],
+      ['/api/v0/hosts', 200],
+    ]);
+  });
+});
