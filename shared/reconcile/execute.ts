@@ -4,16 +4,12 @@
  * leaves a claim whose lease runs out. Retirements are re-checked against EC2 right before they happen.
  */
 import type { Ec2Inventory } from '../ec2/inventory.js';
-import type { Finding, FindingsPublisher } from '../findings/publish.js';
-import {
-  BULK_RETIRE_LIMIT,
-  BULK_STATUS_LIMIT,
-  CHECK_REPORT_LIMIT,
-  type MackerelClient,
-} from '../mackerel/client.js';
-import type { CheckReport, HostStatus } from '../mackerel/schemas.js';
+import type { FindingsPublisher } from '../findings/publish.js';
+import type { MackerelClient } from '../mackerel/client.js';
 import type { InstanceCommit, InstanceOutcome, StateStore } from '../state/store.js';
-import { chunk, groupBy, mapLimit } from '../util/concurrency.js';
+import { groupBy, mapLimit } from '../util/concurrency.js';
+import type { CheckReport, Finding, HostStatus } from './model.js';
+import type { BulkOutcome } from './ports.js';
 import type { Action, Plan, ReportCheckAction, RetireAction, SetStatusAction } from './types.js';
 
 export type Outcome =
@@ -164,6 +160,14 @@ export async function execute(plan: Plan, deps: ExecuteDeps, opts: ExecuteOption
   const succeed = (actions: readonly Action[]) => {
     for (const a of actions) settle(a, 'done');
   };
+  const settleEach = <T>(actions: readonly Action[], idOf: (a: Action) => T, res: BulkOutcome<T>) => {
+    const failed = new Map(res.failed.map((f) => [f.id, f.error]));
+    for (const a of actions) {
+      const error = failed.get(idOf(a));
+      if (error) fail([a], error);
+      else succeed([a]);
+    }
+  };
   const of = <K extends Action['kind']>(kind: K) =>
     claimed.filter((a): a is Extract<Action, { kind: K }> => a.kind === kind);
 
@@ -177,36 +181,38 @@ export async function execute(plan: Plan, deps: ExecuteDeps, opts: ExecuteOption
     }
   });
 
-  // 3. Status changes, one bulk call per target status and 30 hosts (the restore memos went with the claims).
-  // A call per batch, so a failed batch gives back only its own claims: the batches before it are done.
-  const statusBatches = [...groupBy<SetStatusAction, HostStatus>(of('set-status'), (a) => a.to)].flatMap(
-    ([to, byTarget]) => chunk(byTarget, BULK_STATUS_LIMIT).map((group) => [to, group] as const),
-  );
-  for (const [to, group] of statusBatches) {
+  // 3. Status changes, one bulk call per target status (the client cuts batches of 30; the restore memos went
+  // with the claims). A failed batch gives back only its own claims: the batches before it are done.
+  for (const [to, group] of groupBy<SetStatusAction, HostStatus>(of('set-status'), (a) => a.to)) {
     try {
-      await deps.mackerel.updateHostStatuses(
+      const res = await deps.mackerel.updateHostStatuses(
         group.map((a) => a.hostId),
         to,
       );
-      succeed(group);
+      settleEach(group, (a) => (a as SetStatusAction).hostId, res);
     } catch (e) {
       fail(group, e);
     }
   }
 
-  // 4. Check reports, ≤ 100 a call, one call per batch for the same reason.
+  // 4. Check reports (the client cuts batches of 100), each batch settled alone for the same reason.
   const at = Math.floor(opts.clock() / 1000);
-  for (const checks of chunk(of('report-check'), CHECK_REPORT_LIMIT)) {
-    const reports: CheckReport[] = checks.map((a: ReportCheckAction) => ({
-      source: { type: 'host', hostId: a.hostId },
-      name: a.name,
-      status: a.status,
-      message: a.message.slice(0, 1024),
-      occurredAt: at,
-    }));
+  const checks = of('report-check');
+  if (checks.length > 0) {
+    const reports = new Map<Action, CheckReport>(
+      checks.map((a: ReportCheckAction) => [
+        a,
+        {
+          source: { type: 'host', hostId: a.hostId },
+          name: a.name,
+          status: a.status,
+          message: a.message.slice(0, 1024),
+          occurredAt: at,
+        },
+      ]),
+    );
     try {
-      await deps.mackerel.postCheckReports(reports);
-      succeed(checks);
+      settleEach(checks, (a) => reports.get(a) as CheckReport, await deps.mackerel.postCheckReports([...reports.values()]));
     } catch (e) {
       fail(checks, e);
     }
@@ -231,13 +237,12 @@ export async function execute(plan: Plan, deps: ExecuteDeps, opts: ExecuteOption
     } else retires.push(a);
   }
   const cleared = await recheckRetirements(retires, deps, fail, opts.terminated ?? new Set());
-  // One bulk call per 30 hosts, so a failed batch gives back only its own claims.
-  for (const batch of chunk(cleared, BULK_RETIRE_LIMIT)) {
+  // The client cuts batches of 30, so a failed batch gives back only its own claims.
+  if (cleared.length > 0) {
     try {
-      await deps.mackerel.retireHosts(batch.map((a) => a.hostId));
-      succeed(batch);
+      settleEach(cleared, (a) => (a as RetireAction).hostId, await deps.mackerel.retireHosts(cleared.map((a) => a.hostId)));
     } catch (e) {
-      fail(batch, e);
+      fail(cleared, e);
     }
   }
 

@@ -4,11 +4,9 @@
  * DESIGN.md's "What the planner decides" and "Safety" are implemented here and only here.
  */
 import { createHash } from 'node:crypto';
-import type { Instance } from '../ec2/instance.js';
-import type { Finding } from '../findings/publish.js';
-import type { Host } from '../mackerel/schemas.js';
 import { groupBy } from '../util/concurrency.js';
 import { type MatchableInstance, matchHosts, strongInstanceId } from './match.js';
+import type { Finding, Host, Instance } from './model.js';
 import type {
   Action,
   CheckMemo,

@@ -1,6 +1,4 @@
-import type { Instance, InstanceState } from '../ec2/instance.js';
-import type { Finding } from '../findings/publish.js';
-import type { CheckStatus, Host, HostStatus } from '../mackerel/schemas.js';
+import type { CheckStatus, Finding, Host, HostStatus, Instance, InstanceState } from './model.js';
 
 /** What the store remembers of an instance this account has seen: proof of ownership and the last state. */
 export interface InstanceRecord {
