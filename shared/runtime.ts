@@ -12,7 +12,7 @@ import { FindingsPublisher } from './findings/publish.js';
 import { logger } from './logger.js';
 import { MackerelClient } from './mackerel/client.js';
 import type { OnProgress } from './reconcile/progress.js';
-import { StateStore } from './state/store.js';
+import { DynamoLedger } from './state/dynamo-ledger.js';
 
 /** What a run logs through: the Powertools JSON logger in Lambda, a stderr logger on the command line. */
 export interface RunLogger {
@@ -27,7 +27,7 @@ export interface Runtime {
   accountId: string;
   mackerel: MackerelClient;
   inventory: Ec2Inventory;
-  store: StateStore;
+  store: DynamoLedger;
   publisher: FindingsPublisher;
   logger: RunLogger;
   clock: () => number;
@@ -105,7 +105,7 @@ export async function buildRuntime(accountId: string, overrides: Partial<Runtime
       onRetry: (info) => log.warn('Mackerel API retry', { ...info }),
     }),
     inventory: new Ec2Inventory(),
-    store: new StateStore(config.stateTable, new DynamoDBClient({})),
+    store: new DynamoLedger(config.stateTable, new DynamoDBClient({})),
     publisher: new FindingsPublisher({ eventBusName: config.eventBusName }),
     logger: log,
     clock: Date.now,

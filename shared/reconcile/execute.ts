@@ -6,10 +6,9 @@
 import type { Ec2Inventory } from '../ec2/inventory.js';
 import type { FindingsPublisher } from '../findings/publish.js';
 import type { MackerelClient } from '../mackerel/client.js';
-import type { InstanceCommit, InstanceOutcome, StateStore } from '../state/store.js';
 import { groupBy, mapLimit } from '../util/concurrency.js';
 import type { CheckReport, Finding, HostStatus } from './model.js';
-import type { BulkOutcome } from './ports.js';
+import type { BulkOutcome, InstanceCommit, InstanceOutcome, Ledger } from './ports.js';
 import type { Action, Plan, ReportCheckAction, RetireAction, SetStatusAction } from './types.js';
 
 export type Outcome =
@@ -37,7 +36,7 @@ export interface ActionResult {
 export interface ExecuteDeps {
   mackerel: MackerelClient;
   inventory: Ec2Inventory;
-  store: StateStore;
+  store: Ledger;
   publisher: FindingsPublisher;
 }
 

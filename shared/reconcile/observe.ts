@@ -8,16 +8,16 @@ import type { Instance } from '../ec2/instance.js';
 import type { Ec2Inventory } from '../ec2/inventory.js';
 import type { MackerelClient } from '../mackerel/client.js';
 import type { HostList, UnreadableHost } from '../mackerel/host-read.js';
-import type { InstanceState, StateStore } from '../state/store.js';
 import { nextRecord, type Sighting } from './record.js';
 import { duplicateCandidates, hasIgnoreTag, type LinkInput } from './plan.js';
 import { notify, type OnProgress, reported } from './progress.js';
+import type { Ledger, LedgerState } from './ports.js';
 import type { InstanceRecord, Observation, RegionStatus } from './types.js';
 
 export interface ObserveDeps {
   mackerel: MackerelClient;
   inventory: Ec2Inventory;
-  store: StateStore;
+  store: Ledger;
   accountId: string;
   /** told what has been read so far (a command line's progress line); optional */
   onProgress?: OnProgress;
@@ -30,7 +30,7 @@ export interface ObserveOptions {
 /** The observation, and the state as it was read (the executor's writes are conditional on it). */
 export interface Observed {
   observation: Observation;
-  stored: InstanceState;
+  stored: LedgerState;
   /** hosts (or their metric entries) of the wrong shape: left untouched, listed in the report */
   unreadableHosts: UnreadableHost[];
 }
@@ -49,7 +49,7 @@ const toSighting = (i: Instance, accountId: string, stateTime: number): Sighting
 });
 
 /** The records after these sightings; a record that changed is a new object (what the executor stores). */
-function applySightings(sightings: readonly Sighting[], state: InstanceState, now: number): InstanceRecord[] {
+function applySightings(sightings: readonly Sighting[], state: LedgerState, now: number): InstanceRecord[] {
   const nowS = Math.floor(now / 1000);
   const byId = new Map(state.records.map((r) => [r.instanceId, r]));
   for (const s of sightings) {
@@ -199,7 +199,7 @@ export async function observeInstances(
   targets: readonly Target[],
   regions: readonly string[],
   opts: ObserveOptions,
-  loaded?: InstanceState,
+  loaded?: LedgerState,
 ): Promise<Observed> {
   const { now } = opts;
   const nowS = Math.floor(now / 1000);

@@ -5,11 +5,11 @@ import { randomUUID } from 'node:crypto';
 import type { Ec2StateChangeEvent } from '../events/schemas.js';
 import type { UnreadableHost } from '../mackerel/host-read.js';
 import type { Runtime } from '../runtime.js';
-import type { InstanceCommit, InstanceState } from '../state/store.js';
 import { sameSet } from './record.js';
 import { type ActionResult, type ExecuteResult, execute } from './execute.js';
 import { type Observed, observeFleet, observeInstances, type Target } from './observe.js';
 import { plan } from './plan.js';
+import type { InstanceCommit, LedgerState } from './ports.js';
 import type { Plan, Policy, RegionStatus } from './types.js';
 
 export type Trigger = 'instance-state-change' | 'sweep' | 'replay' | 'cli';
@@ -345,7 +345,7 @@ async function reconcileEvent(
   if (event.account !== rt.accountId) {
     return { ...outcome, outcome: 'foreign-account', note: `event from account ${event.account}, this is ${rt.accountId}` };
   }
-  const loaded: InstanceState = await rt.store.loadInstances([instanceId], Math.floor(rt.clock() / 1000));
+  const loaded: LedgerState = await rt.store.loadInstances([instanceId], Math.floor(rt.clock() / 1000));
   if (loaded.events.has(`${instanceId}#${event.id}`)) return { ...outcome, outcome: 'duplicate' };
   const target: Target = { instanceId, region: event.region, eventState: event.detail.state };
   const observed = await observeInstances(rt, [target], rt.config.regions, { now: rt.clock() }, loaded);

@@ -12,7 +12,7 @@ import { execute } from '../../shared/reconcile/execute.js';
 import { plan } from '../../shared/reconcile/plan.js';
 import type { Host } from '../../shared/mackerel/schemas.js';
 import type { Action, Observation, Plan } from '../../shared/reconcile/types.js';
-import type { StateStore } from '../../shared/state/store.js';
+import type { Ledger } from '../../shared/reconcile/ports.js';
 import { applyPlan } from '../support/apply-plan.js';
 import { type FleetCase, fleetCase } from '../support/fleet-arbitrary.js';
 
@@ -164,7 +164,7 @@ describe('planner invariants', () => {
           {
             mackerel: recorder<MackerelClient>('mackerel'),
             inventory: recorder<Ec2Inventory>('inventory'),
-            store: recorder<StateStore>('store'),
+            store: recorder<Ledger>('store'),
             publisher: recorder<FindingsPublisher>('publisher'),
           },
           { runId: 'dry', dryRun: true, clock: () => obs.now },
