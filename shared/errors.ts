@@ -40,6 +40,9 @@ export class SimulatedCrash extends ReconcileError {
   override name = 'SimulatedCrash';
 }
 
+/** Whatever was thrown, as an Error. */
+export const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
+
 /** The message and the class name of whatever was thrown. */
 export function describeError(e: unknown): { error: string; errorName: string } {
   if (e instanceof Error) return { error: e.message, errorName: e.name };

@@ -11,16 +11,11 @@ import { Ec2Inventory } from './ec2/inventory.js';
 import { FindingsPublisher } from './findings/publish.js';
 import { logger } from './logger.js';
 import { MackerelClient } from './mackerel/client.js';
+import type { RunLogger } from './reconcile/ports.js';
 import type { OnProgress } from './reconcile/progress.js';
 import { DynamoLedger } from './state/dynamo-ledger.js';
 
-/** What a run logs through: the Powertools JSON logger in Lambda, a stderr logger on the command line. */
-export interface RunLogger {
-  debug(message: string, ...extra: Record<string, unknown>[]): void;
-  info(message: string, ...extra: Record<string, unknown>[]): void;
-  warn(message: string, ...extra: Record<string, unknown>[]): void;
-  error(message: string, ...extra: Record<string, unknown>[]): void;
-}
+export type { RunLogger };
 
 export interface Runtime {
   config: Config;

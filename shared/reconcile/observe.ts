@@ -1,23 +1,16 @@
 /**
- * Observe: read Mackerel, EC2 and the store into one validated Observation. Reading only: this account's
- * sightings (ownership) are applied to the records in memory, and the executor stores them together with
- * its claims; what to change is the planner's business.
+ * Observe: read the host directory, the fleet and the ledger into one validated Observation. Reading only:
+ * this account's sightings (ownership) are applied to the records in memory, and the executor stores them
+ * together with its claims; what to change is the planner's business.
  */
-
-import type { Instance } from '../ec2/instance.js';
-import type { Ec2Inventory } from '../ec2/inventory.js';
-import type { MackerelClient } from '../mackerel/client.js';
-import type { HostList, UnreadableHost } from '../mackerel/host-read.js';
-import { nextRecord, type Sighting } from './record.js';
+import type { HostList, Instance, UnreadableHost } from './model.js';
 import { duplicateCandidates, hasIgnoreTag, type LinkInput } from './plan.js';
+import type { HostDirectory, LedgerState, Ports } from './ports.js';
 import { notify, type OnProgress, reported } from './progress.js';
-import type { Ledger, LedgerState } from './ports.js';
+import { nextRecord, type Sighting } from './record.js';
 import type { InstanceRecord, Observation, RegionStatus } from './types.js';
 
-export interface ObserveDeps {
-  mackerel: MackerelClient;
-  inventory: Ec2Inventory;
-  store: Ledger;
+export interface ObserveDeps extends Pick<Ports, 'hosts' | 'fleet' | 'ledger'> {
   accountId: string;
   /** told what has been read so far (a command line's progress line); optional */
   onProgress?: OnProgress;
@@ -68,7 +61,7 @@ async function withMetrics(
   const latestMetricTime: Record<string, number> = {};
   if (candidates.length > 0) {
     notify(deps.onProgress, { step: 'metrics', hosts: candidates.length });
-    const res = await deps.mackerel.latestMetrics(candidates, ['loadavg5']);
+    const res = await deps.hosts.latestMetrics(candidates, ['loadavg5']);
     for (const [hostId, metrics] of Object.entries(res.latest)) {
       const t = metrics.loadavg5?.time;
       if (t !== undefined) latestMetricTime[hostId] = t;
@@ -89,9 +82,9 @@ export async function observeFleet(
   const { now } = opts;
   const nowS = Math.floor(now / 1000);
   const [list, inventories, state] = await Promise.all([
-    reported(deps.mackerel.listHosts(), deps.onProgress, (h) => ({ step: 'hosts', hosts: h.hosts.length })),
-    deps.inventory.listRegions(regions, (r) => notify(deps.onProgress, { step: 'instances', ...r })),
-    reported(deps.store.loadAll(nowS), deps.onProgress, (s) => ({ step: 'state', records: s.records.length })),
+    reported(deps.hosts.listHosts(), deps.onProgress, (h) => ({ step: 'hosts', hosts: h.hosts.length })),
+    deps.fleet.listRegions(regions, (r) => notify(deps.onProgress, { step: 'instances', ...r })),
+    reported(deps.ledger.loadAll(nowS), deps.onProgress, (s) => ({ step: 'state', records: s.records.length })),
   ]);
   const instances = inventories.flatMap((r) => (r.ok ? r.instances : []));
   const regionStatus: RegionStatus[] = inventories.map((r) =>
@@ -140,7 +133,7 @@ async function describeTargets(
   return Promise.all(
     [...byRegion].map(async ([region, regionIds]) => {
       try {
-        const res = await deps.inventory.describe(region, regionIds);
+        const res = await deps.fleet.describe(region, regionIds);
         notify(deps.onProgress, { step: 'instances', region, pages: 1, instances: res.found.length, done: true });
         return { region, ok: true as const, ...res };
       } catch (e) {
@@ -159,7 +152,7 @@ async function describeTargets(
  * links, which no filter finds).
  */
 export async function findInstanceHosts(
-  mackerel: MackerelClient,
+  mackerel: HostDirectory,
   ids: readonly string[],
   instances: readonly Instance[],
   recorded: Map<string, InstanceRecord>,
@@ -204,11 +197,11 @@ export async function observeInstances(
   const { now } = opts;
   const nowS = Math.floor(now / 1000);
   const ids = [...new Set(targets.map((t) => t.instanceId))];
-  const state = loaded ?? (await deps.store.loadInstances(ids, nowS));
+  const state = loaded ?? (await deps.ledger.loadInstances(ids, nowS));
   const recorded = new Map(state.records.map((r) => [r.instanceId, r]));
   const described = await describeTargets(deps, targets, regions, recorded);
   const instances = described.flatMap((d) => (d.ok ? d.found : []));
-  const list = await reported(findInstanceHosts(deps.mackerel, ids, instances, recorded), deps.onProgress, (h) => ({
+  const list = await reported(findInstanceHosts(deps.hosts, ids, instances, recorded), deps.onProgress, (h) => ({
     step: 'hosts',
     hosts: h.hosts.length,
   }));

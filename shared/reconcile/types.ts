@@ -75,6 +75,8 @@ interface ActionBase {
   reason: string;
   /** published after the action succeeds */
   findings: Finding[];
+  /** performed only once the action with this key is done (else `deferred`, for the next run) */
+  dependsOn?: string;
 }
 
 export interface RetireAction extends ActionBase {
@@ -83,8 +85,6 @@ export interface RetireAction extends ActionBase {
   hostName: string;
   retireReason: RetireReason;
   region?: string;
-  /** duplicate merges wait for the role merge onto the canonical host */
-  dependsOn?: string;
 }
 
 export interface SetStatusAction extends ActionBase {
@@ -124,8 +124,6 @@ export interface ForgetMemoAction extends ActionBase {
   kind: 'forget-memo';
   hostId: string;
   memo: 'restore' | CheckName;
-  /** the memo of a host retired by the same plan goes once that retirement is done */
-  dependsOn?: string;
 }
 
 export type Action =

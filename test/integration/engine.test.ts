@@ -421,6 +421,7 @@ describe('safety', () => {
     const { inst, hostId } = w.instanceWithHost();
     const { runtimeFor } = await import('../../shared/runtime.js');
     const { execute } = await import('../../shared/reconcile/execute.js');
+    const { portsOf } = await import('../../shared/reconcile/ports.js');
     const { lambdaContext } = await import('../support/world.js');
     const rt = await runtimeFor(lambdaContext(w.sb.functionArn('sweep')));
     const stalePlan = {
@@ -446,7 +447,7 @@ describe('safety', () => {
       unknownInstanceIds: [],
       goneInstanceIds: [],
     };
-    const res = await execute(stalePlan, rt, { runId: 'r1', dryRun: false, clock: Date.now });
+    const res = await execute(stalePlan, portsOf(rt), { runId: 'r1', dryRun: false, clock: Date.now });
     expect(res.results).toMatchObject([
       { hostId, outcome: 'blocked', error: expect.stringMatching(/running/) },
     ]);
