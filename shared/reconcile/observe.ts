@@ -4,7 +4,7 @@
  * together with its claims; what to change is the planner's business.
  */
 import type { HostList, Instance, UnreadableHost } from './model.js';
-import { duplicateCandidates, hasIgnoreTag, type LinkInput } from './plan.js';
+import { duplicateCandidates, hasIgnoreTag, type LinkInput } from './link.js';
 import type { HostDirectory, LedgerState, Ports } from './ports.js';
 import { notify, type OnProgress, reported } from './progress.js';
 import { nextRecord, type Sighting } from './record.js';

@@ -66,12 +66,15 @@ export interface Ambiguity {
 
 export type RetireReason = 'instance-terminated' | 'instance-gone' | 'duplicate-stale';
 
+/** The state of an owned instance the planner acts on: EC2's, or `gone` (owned, no longer returned by EC2). */
+export type EffectiveState = InstanceState | 'gone';
+
 interface ActionBase {
   /** ledger key: one side effect, performed at most once */
   key: string;
   instanceId: string;
   /** the state the action was decided on (`gone`: owned, no longer returned by EC2); absent for memo clean-up */
-  instanceState?: InstanceState | 'gone';
+  instanceState?: EffectiveState;
   reason: string;
   /** published after the action succeeds */
   findings: Finding[];
