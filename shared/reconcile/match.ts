@@ -1,5 +1,5 @@
 /**
- * Linking hosts to instances, in the order DESIGN.md fixes:
+ * Linking hosts to instances, in the order docs/design.md fixes:
  * customIdentifier, then meta.cloud instance-id, then (only for hosts with neither) the weak private DNS / IP
  * match, which must also have been created after the instance launched. Private addresses are reused, so a weak
  * match that qualifies for several instances prefers the running one and otherwise links nothing.

@@ -1,4 +1,4 @@
-/** Every drift in DESIGN.md, driven through the real handlers against the sandbox. */
+/** Every drift in docs/design.md, driven through the real handlers against the sandbox. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createWorld, HOUR_MS, type World } from '../support/world.js';
 
