@@ -191,12 +191,7 @@ export class DynamoLedger extends LedgerBase {
             ExpressionAttributeValues: { ':p': INSTANCE },
           },
         );
-        const items: LedgerItem[] = [];
-        for await (const page of pages) {
-          this.stats.requests++;
-          items.push(...toItems((page.Items ?? []) as Raw[]));
-        }
-        return items;
+        return this.drain(pages);
       }),
     );
     return segments.flat();
@@ -212,14 +207,19 @@ export class DynamoLedger extends LedgerBase {
           ExpressionAttributeValues: { ':pk': keyOf(id).pk },
         },
       );
-      const items: LedgerItem[] = [];
-      for await (const page of pages) {
-        this.stats.requests++;
-        items.push(...toItems((page.Items ?? []) as Raw[]));
-      }
-      return items;
+      return this.drain(pages);
     });
     return each.flat();
+  }
+
+  /** The items of every page, each page a request. */
+  private async drain(pages: AsyncIterable<{ Items?: Raw[] }>): Promise<LedgerItem[]> {
+    const items: LedgerItem[] = [];
+    for await (const page of pages) {
+      this.stats.requests++;
+      items.push(...toItems(page.Items ?? []));
+    }
+    return items;
   }
 
   protected async readOne(instanceId: string): Promise<LedgerItem | undefined> {

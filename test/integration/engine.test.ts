@@ -424,29 +424,20 @@ describe('safety', () => {
     const { portsOf } = await import('../../shared/reconcile/ports.js');
     const { lambdaContext } = await import('../support/world.js');
     const rt = await runtimeFor(lambdaContext(w.sb.functionArn('sweep')));
-    const stalePlan = {
-      actions: [
-        {
-          kind: 'retire' as const,
-          key: `retire#${hostId}`,
-          instanceId: inst.instanceId,
-          region: 'ap-northeast-1',
-          hostId,
-          hostName: inst.privateDnsName,
-          retireReason: 'instance-terminated' as const,
-          reason: 'planned from a stale read',
-          findings: [],
-        },
-      ],
-      findings: [],
-      links: [],
-      linkedHostIds: new Map(),
-      ambiguities: [],
-      foreignHostIds: [],
-      ignoredInstanceIds: [],
-      unknownInstanceIds: [],
-      goneInstanceIds: [],
-    };
+    const { planOf } = await import('../support/builders.js');
+    const stalePlan = planOf([
+      {
+        kind: 'retire' as const,
+        key: `retire#${hostId}`,
+        instanceId: inst.instanceId,
+        region: 'ap-northeast-1',
+        hostId,
+        hostName: inst.privateDnsName,
+        retireReason: 'instance-terminated' as const,
+        reason: 'planned from a stale read',
+        findings: [],
+      },
+    ]);
     const res = await execute(stalePlan, portsOf(rt), { runId: 'r1', dryRun: false, clock: Date.now });
     expect(res.results).toMatchObject([
       { hostId, outcome: 'blocked', error: expect.stringMatching(/running/) },

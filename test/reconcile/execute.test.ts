@@ -8,17 +8,16 @@ import { EFFECTORS, KIND_ORDER } from '../../shared/reconcile/effectors/index.js
 import { type ExecuteOptions, execute } from '../../shared/reconcile/execute.js';
 import type { Finding } from '../../shared/reconcile/model.js';
 import type {
-  Action,
   ActionKind,
   EnableImdsAction,
   ForgetMemoAction,
   MergeRolesAction,
-  Plan,
   ReportCheckAction,
   RetireAction,
   SetStatusAction,
 } from '../../shared/reconcile/types.js';
 import { MemoryLedger } from '../../shared/state/memory-ledger.js';
+import { planOf } from '../support/builders.js';
 import { fakePorts } from '../support/fakes.js';
 
 const NOW = Date.parse('2026-11-21T12:00:00Z');
@@ -98,18 +97,6 @@ const forget = (hostId: string, memo: ForgetMemoAction['memo'], dependsOn?: stri
   reason: 'no longer needed',
   findings: [],
   ...(dependsOn ? { dependsOn } : {}),
-});
-
-const planOf = (actions: Action[], findings: Finding[] = []): Plan => ({
-  actions,
-  findings,
-  links: [],
-  linkedHostIds: new Map(),
-  ambiguities: [],
-  foreignHostIds: [],
-  ignoredInstanceIds: [],
-  unknownInstanceIds: [],
-  goneInstanceIds: [],
 });
 
 const options = (over: Partial<ExecuteOptions> = {}): ExecuteOptions => ({

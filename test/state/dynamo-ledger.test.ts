@@ -2,28 +2,22 @@
  * The DynamoDB ledger against dynalite: the contract, then what only DynamoDB shows — one request per write,
  * and the item layout deployed tables hold (it must not change).
  */
-import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createStateTable, startDynamo } from '../../sandbox/dynamodb.js';
+import { createStateTable } from '../../sandbox/dynamodb.js';
 import { DynamoLedger } from '../../shared/state/dynamo-ledger.js';
+import { type LocalDynamo, localDynamo } from '../support/dynamo.js';
 import { commit, LEASE, ledgerContract, NOW, NOW_S, outcome, record } from './ledger.contract.js';
 
-let dynamo: { endpoint: string; stop(): Promise<void> };
+let dynamo: LocalDynamo;
 let client: DynamoDBClient;
 let table = 0;
 
 beforeAll(async () => {
-  dynamo = await startDynamo();
-  client = new DynamoDBClient({
-    region: 'ap-northeast-1',
-    endpoint: dynamo.endpoint,
-    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-  });
+  dynamo = await localDynamo();
+  client = dynamo.client;
 });
-afterAll(async () => {
-  client.destroy();
-  await dynamo.stop();
-});
+afterAll(() => dynamo.stop());
 
 async function freshLedger(): Promise<DynamoLedger> {
   const name = `ledger-${table++}`;

@@ -43,11 +43,36 @@ export interface Effector<A extends Action> {
 export const done = <A extends Action>(actions: readonly A[]): Settled<A>[] =>
   actions.map((action) => ({ action, outcome: 'done' }));
 
+/** Each action in a batch of its own. */
+export const eachAlone = <A>(actions: readonly A[]): A[][] => actions.map((a) => [a]);
+
 /** Every action of a batch in one batch (none when there is nothing to do). */
 export const oneBatch = <A>(actions: readonly A[]): A[][] => (actions.length > 0 ? [[...actions]] : []);
 
-/** Each action in a batch of its own. */
-export const eachAlone = <A>(actions: readonly A[]): A[][] => actions.map((a) => [a]);
+/**
+ * An effector with the usual defaults: ledgered, all its actions in one batch (the adapter cuts it into
+ * requests), one batch at a time.
+ */
+export function effector<A extends Action>(
+  spec: Pick<Effector<A>, 'kind' | 'perform' | 'describe'> & Partial<Effector<A>>,
+): Effector<A> {
+  return { ledgered: true, concurrency: 1, batch: oneBatch, ...spec };
+}
+
+/** An effector whose port takes one action a call: each action is a batch of its own, `concurrency` at once. */
+export function perAction<A extends Action>(
+  spec: Pick<Effector<A>, 'kind' | 'concurrency' | 'describe'> & { call(a: A, ctx: EffectContext): Promise<void> },
+): Effector<A> {
+  const { call, ...rest } = spec;
+  return effector<A>({
+    ...rest,
+    batch: eachAlone,
+    async perform(batch, ctx) {
+      for (const a of batch) await call(a, ctx);
+      return done(batch);
+    },
+  });
+}
 
 /** Outcomes of a bulk port call, matched back to the actions by the id each one sent. */
 export function fromBulk<A extends Action, T>(

@@ -1,16 +1,13 @@
 /** Check monitoring reports: one bulk call (the adapter cuts batches of 100); done ones are remembered. */
 import type { CheckReport } from '../model.js';
 import type { ReportCheckAction } from '../types.js';
-import { type Effector, fromBulk, oneBatch } from './effector.js';
+import { effector, fromBulk } from './effector.js';
 
 /** Mackerel keeps the first 1024 characters of a check message. */
 const MESSAGE_LIMIT = 1024;
 
-export const reportCheck: Effector<ReportCheckAction> = {
+export const reportCheck = effector<ReportCheckAction>({
   kind: 'report-check',
-  ledgered: true,
-  concurrency: 1,
-  batch: oneBatch,
   async perform(batch, ctx) {
     const occurredAt = ctx.stamp();
     const reports = new Map<ReportCheckAction, CheckReport>(
@@ -32,4 +29,4 @@ export const reportCheck: Effector<ReportCheckAction> = {
   commit(a, into, ctx) {
     into.checks.push({ instanceId: a.instanceId, hostId: a.hostId, name: a.name, status: a.status, changedAt: ctx.stamp() });
   },
-};
+});

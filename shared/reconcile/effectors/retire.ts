@@ -6,7 +6,7 @@
 import { asError, RecheckBlocked } from '../../errors.js';
 import { groupBy } from '../../util/concurrency.js';
 import type { RetireAction } from '../types.js';
-import { type EffectContext, type Effector, fromBulk, oneBatch, type Settled } from './effector.js';
+import { type EffectContext, effector, fromBulk, type Settled } from './effector.js';
 
 /**
  * No second look for duplicate merges (their instance is running and keeps its canonical host) nor for
@@ -40,11 +40,8 @@ async function recheck(actions: readonly RetireAction[], ctx: EffectContext) {
   return { cleared, blocked };
 }
 
-export const retire: Effector<RetireAction> = {
+export const retire = effector<RetireAction>({
   kind: 'retire',
-  ledgered: true,
-  concurrency: 1,
-  batch: oneBatch,
   async perform(batch, ctx) {
     const { cleared, blocked } = await recheck(batch, ctx);
     if (cleared.length === 0) return blocked;
@@ -57,4 +54,4 @@ export const retire: Effector<RetireAction> = {
     }
   },
   describe: (a) => ({ hostId: a.hostId, detail: { hostName: a.hostName, retireReason: a.retireReason } }),
-};
+});

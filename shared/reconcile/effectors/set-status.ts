@@ -4,12 +4,10 @@
  */
 import { groupBy } from '../../util/concurrency.js';
 import type { SetStatusAction } from '../types.js';
-import { type Effector, fromBulk } from './effector.js';
+import { effector, fromBulk } from './effector.js';
 
-export const setStatus: Effector<SetStatusAction> = {
+export const setStatus = effector<SetStatusAction>({
   kind: 'set-status',
-  ledgered: true,
-  concurrency: 1,
   batch: (actions) => [...groupBy(actions, (a) => a.to).values()],
   async perform(batch, ctx) {
     const to = batch[0]?.to;
@@ -26,4 +24,4 @@ export const setStatus: Effector<SetStatusAction> = {
   commit(a, into) {
     if (a.restoring) into.forgetRestores.push(a.hostId);
   },
-};
+});
