@@ -11,23 +11,18 @@ import { Ec2Inventory } from './ec2/inventory.js';
 import { FindingsPublisher } from './findings/publish.js';
 import { logger } from './logger.js';
 import { MackerelClient } from './mackerel/client.js';
+import type { RunLogger } from './reconcile/ports.js';
 import type { OnProgress } from './reconcile/progress.js';
-import { StateStore } from './state/store.js';
+import { DynamoLedger } from './state/dynamo-ledger.js';
 
-/** What a run logs through: the Powertools JSON logger in Lambda, a stderr logger on the command line. */
-export interface RunLogger {
-  debug(message: string, ...extra: Record<string, unknown>[]): void;
-  info(message: string, ...extra: Record<string, unknown>[]): void;
-  warn(message: string, ...extra: Record<string, unknown>[]): void;
-  error(message: string, ...extra: Record<string, unknown>[]): void;
-}
+export type { RunLogger };
 
 export interface Runtime {
   config: Config;
   accountId: string;
   mackerel: MackerelClient;
   inventory: Ec2Inventory;
-  store: StateStore;
+  store: DynamoLedger;
   publisher: FindingsPublisher;
   logger: RunLogger;
   clock: () => number;
@@ -125,7 +120,7 @@ export async function buildRuntime(accountId: string, overrides: Partial<Runtime
       onRetry: (info) => log.warn('Mackerel API retry', { ...info }),
     }),
     inventory: new Ec2Inventory(),
-    store: new StateStore(config.stateTable, new DynamoDBClient({})),
+    store: new DynamoLedger(config.stateTable, new DynamoDBClient({})),
     publisher: new FindingsPublisher({ eventBusName: config.eventBusName }),
     logger: log,
     clock: Date.now,

@@ -8,6 +8,16 @@
  * deadline bound instead of the fixed per-request timeout.
  */
 import type { z } from 'zod';
+import type {
+  BulkOutcome,
+  Failure,
+  HostDirectory,
+  HostFilter,
+  HostListing,
+  LatestMetrics,
+  LatestMetricsResult,
+  ListHostsOptions,
+} from '../reconcile/ports.js';
 import { type RetryOptions, realSleep, withRetry } from '../retry.js';
 import {
   HOST_LIST_PATH,
@@ -18,7 +28,7 @@ import {
   MackerelResponseError,
   type ResponseIssue,
 } from './errors.js';
-import { type HostList, readHost, type UnreadableHost } from './host-read.js';
+import { type HostList, readHost } from './host-read.js';
 import { readHostStream } from './host-stream.js';
 import { projectHost } from './project.js';
 import {
@@ -70,37 +80,10 @@ export interface ClientStats {
   byEndpoint: Record<string, number>;
 }
 
-export interface ListHostsOptions {
-  /**
-   * Epoch ms by which the list must have been read (the invocation's time, less what planning and acting
-   * need). It aborts an attempt that runs past it, and a retry is started only if a whole attempt still fits.
-   */
-  deadline?: number;
-}
+export type { HostFilter, HostListing, LatestMetrics, LatestMetricsResult, ListHostsOptions };
 
-/** A host list as read, and what reading it cost. */
-export interface HostListing extends HostList {
-  /** body bytes of the attempt that succeeded (as decoded: after any content encoding) */
-  bytes: number;
-  /** the whole call, retries and waits included */
-  durationMs: number;
-}
-
-export type LatestMetrics = Record<string, Record<string, { time: number; value: number }>>;
-
-/** What `latestMetrics` could read, and the hosts whose entry had the wrong shape. */
-export interface LatestMetricsResult {
-  latest: LatestMetrics;
-  unreadable: UnreadableHost[];
-}
-
-/** Filters of `GET /api/v0/hosts` the event path uses to find one instance's hosts. */
-export interface HostFilter {
-  customIdentifier?: string;
-  name?: string;
-}
-
-export interface RetireResult {
+/** `done` is `retired`, `alreadyRetired` and `notFound` together: each settles its host for good. */
+export interface RetireResult extends BulkOutcome {
   retired: string[];
   alreadyRetired: string[];
   notFound: string[];
@@ -129,7 +112,7 @@ interface Request<S extends z.ZodType> {
   schema: S;
 }
 
-export class MackerelClient {
+export class MackerelClient implements HostDirectory {
   readonly stats: ClientStats = { requests: 0, retries: 0, byEndpoint: {} };
 
   readonly #apiKey: string;
@@ -254,43 +237,54 @@ export class MackerelClient {
     });
   }
 
-  /**
-   * Retires hosts, ≤ 30 per call. bulk-retire is atomic and answers 404 for the whole batch when any
-   * id is unknown or already retired, so on 404 each id is re-read and only the live ones are sent again.
-   */
+  /** Retires hosts, ≤ 30 per call; a batch that fails fails only its own ids. */
   async retireHosts(ids: readonly string[]): Promise<RetireResult> {
-    const result: RetireResult = { retired: [], alreadyRetired: [], notFound: [] };
+    const result: RetireResult = { retired: [], alreadyRetired: [], notFound: [], done: [], failed: [] };
     const all = unique(ids);
     for (const id of all) requireId(id, 'host id');
-    for (const batch of chunk(all, BULK_RETIRE_LIMIT)) {
-      let pending = batch;
-      for (let round = 0; pending.length > 0; round++) {
-        try {
-          await this.#bulkRetire(pending);
-          result.retired.push(...pending);
-          pending = [];
-        } catch (err) {
-          if (!(err instanceof MackerelApiError && err.status === 404) || round >= RETIRE_REREAD_ROUNDS)
-            throw err;
-          const live: string[] = [];
-          for (const id of pending) {
-            const host = await this.getHost(id);
-            if (host === undefined) result.notFound.push(id);
-            else if (host.isRetired) result.alreadyRetired.push(id);
-            else live.push(id);
-          }
-          pending = live;
-        }
-      }
-    }
+    await eachBatch(all, BULK_RETIRE_LIMIT, result, async (batch) => {
+      const settled = await this.#retireBatch(batch);
+      result.retired.push(...settled.retired);
+      result.alreadyRetired.push(...settled.alreadyRetired);
+      result.notFound.push(...settled.notFound);
+    });
     return result;
   }
 
-  async updateHostStatuses(ids: readonly string[], status: HostStatus): Promise<void> {
+  /**
+   * One batch of ≤ 30. bulk-retire is atomic and answers 404 for the whole batch when any id is unknown or
+   * already retired, so on 404 each id is re-read and only the live ones are sent again.
+   */
+  async #retireBatch(batch: readonly string[]): Promise<Omit<RetireResult, 'done' | 'failed'>> {
+    const out = { retired: [] as string[], alreadyRetired: [] as string[], notFound: [] as string[] };
+    let pending = batch;
+    for (let round = 0; pending.length > 0; round++) {
+      try {
+        await this.#bulkRetire(pending);
+        out.retired.push(...pending);
+        pending = [];
+      } catch (err) {
+        if (!(err instanceof MackerelApiError && err.status === 404) || round >= RETIRE_REREAD_ROUNDS) throw err;
+        const live: string[] = [];
+        for (const id of pending) {
+          const host = await this.getHost(id);
+          if (host === undefined) out.notFound.push(id);
+          else if (host.isRetired) out.alreadyRetired.push(id);
+          else live.push(id);
+        }
+        pending = live;
+      }
+    }
+    return out;
+  }
+
+  /** Sets the status of hosts, ≤ 30 per call; a batch that fails fails only its own ids. */
+  async updateHostStatuses(ids: readonly string[], status: HostStatus): Promise<BulkOutcome> {
     const wanted = HostStatus.parse(status);
     const all = unique(ids);
     for (const id of all) requireId(id, 'host id');
-    for (const batch of chunk(all, BULK_STATUS_LIMIT)) {
+    const result: BulkOutcome = { done: [], failed: [] };
+    await eachBatch(all, BULK_STATUS_LIMIT, result, async (batch) => {
       await this.#request({
         method: 'POST',
         path: '/api/v0/hosts/bulk-update-statuses',
@@ -298,7 +292,8 @@ export class MackerelClient {
         body: { ids: batch, status: wanted },
         schema: SuccessResponse,
       });
-    }
+    });
+    return result;
   }
 
   /** Replaces the host's roles; `roleFullnames` are `Service:role`. */
@@ -359,26 +354,33 @@ export class MackerelClient {
     return out;
   }
 
-  /** Posts check monitoring reports, ≤ 100 per call. Reports are validated before anything is sent. */
-  async postCheckReports(reports: readonly CheckReport[]): Promise<void> {
-    const valid = reports.map((r, i) => {
-      const parsed = CheckReport.safeParse(r);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        const where = ['reports', i, ...(issue?.path ?? [])].map(String).join('.');
-        throw new TypeError(`invalid check report at ${where}: ${issue?.message ?? 'invalid'}`);
-      }
-      return parsed.data;
-    });
-    for (const batch of chunk(valid, CHECK_REPORT_LIMIT)) {
+  /**
+   * Posts check monitoring reports, ≤ 100 per call; a batch that fails fails only its own reports (the
+   * outcome names the objects given). Reports are validated before anything is sent.
+   */
+  async postCheckReports(reports: readonly CheckReport[]): Promise<BulkOutcome<CheckReport>> {
+    const valid = new Map(
+      reports.map((r, i) => {
+        const parsed = CheckReport.safeParse(r);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
+          const where = ['reports', i, ...(issue?.path ?? [])].map(String).join('.');
+          throw new TypeError(`invalid check report at ${where}: ${issue?.message ?? 'invalid'}`);
+        }
+        return [r, parsed.data];
+      }),
+    );
+    const result: BulkOutcome<CheckReport> = { done: [], failed: [] };
+    await eachBatch([...valid.keys()], CHECK_REPORT_LIMIT, result, async (batch) => {
       await this.#request({
         method: 'POST',
         path: '/api/v0/monitoring/checks/report',
         route: '/api/v0/monitoring/checks/report',
-        body: { reports: batch },
+        body: { reports: batch.map((r) => valid.get(r)) },
         schema: SuccessResponse,
       });
-    }
+    });
+    return result;
   }
 
   async #bulkRetire(ids: readonly string[]): Promise<void> {
@@ -630,4 +632,22 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+/** Sends `items` in batches of `size`, one after another, settling each batch's items in `into`. */
+async function eachBatch<T>(
+  items: readonly T[],
+  size: number,
+  into: BulkOutcome<T>,
+  send: (batch: readonly T[]) => Promise<void>,
+): Promise<void> {
+  for (const batch of chunk(items, size)) {
+    try {
+      await send(batch);
+      into.done.push(...batch);
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      into.failed.push(...batch.map((id): Failure<T> => ({ id, error })));
+    }
+  }
 }

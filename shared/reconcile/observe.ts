@@ -1,16 +1,13 @@
 /**
- * Observe: read Mackerel, EC2 and the store into one validated Observation. Reading only: this account's
- * sightings (ownership) are applied to the records in memory, and the executor stores them together with
- * its claims; what to change is the planner's business.
+ * Observe: read the host directory, the fleet and the ledger into one validated Observation. Reading only:
+ * this account's sightings (ownership) are applied to the records in memory, and the executor stores them
+ * together with its claims; what to change is the planner's business.
  */
-
-import type { Instance } from '../ec2/instance.js';
-import type { Ec2Inventory } from '../ec2/inventory.js';
-import type { MackerelClient } from '../mackerel/client.js';
-import type { HostList, UnreadableHost } from '../mackerel/host-read.js';
-import { type InstanceState, nextRecord, type Sighting, type StateStore } from '../state/store.js';
-import { duplicateCandidates, hasIgnoreTag, type LinkInput } from './plan.js';
+import type { HostList, Instance, UnreadableHost } from './model.js';
+import { duplicateCandidates, hasIgnoreTag, type LinkInput } from './link.js';
+import type { HostDirectory, LedgerState, Ports } from './ports.js';
 import { notify, type OnProgress, reported } from './progress.js';
+import { nextRecord, type Sighting } from './record.js';
 import type { InstanceRecord, Observation, RegionStatus } from './types.js';
 import { mapLimit } from '../util/concurrency.js';
 
@@ -18,10 +15,7 @@ import { mapLimit } from '../util/concurrency.js';
 export const MAX_FILTERED_LOOKUPS = 30;
 const LOOKUP_CONCURRENCY = 8;
 
-export interface ObserveDeps {
-  mackerel: MackerelClient;
-  inventory: Ec2Inventory;
-  store: StateStore;
+export interface ObserveDeps extends Pick<Ports, 'hosts' | 'fleet' | 'ledger'> {
   accountId: string;
   /** told what has been read so far (a command line's progress line); optional */
   onProgress?: OnProgress;
@@ -36,7 +30,7 @@ export interface ObserveOptions {
 /** The observation, and the state as it was read (the executor's writes are conditional on it). */
 export interface Observed {
   observation: Observation;
-  stored: InstanceState;
+  stored: LedgerState;
   /** hosts (or their metric entries) of the wrong shape: left untouched, listed in the report */
   unreadableHosts: UnreadableHost[];
 }
@@ -55,7 +49,7 @@ const toSighting = (i: Instance, accountId: string, stateTime: number): Sighting
 });
 
 /** The records after these sightings; a record that changed is a new object (what the executor stores). */
-function applySightings(sightings: readonly Sighting[], state: InstanceState, now: number): InstanceRecord[] {
+function applySightings(sightings: readonly Sighting[], state: LedgerState, now: number): InstanceRecord[] {
   const nowS = Math.floor(now / 1000);
   const byId = new Map(state.records.map((r) => [r.instanceId, r]));
   for (const s of sightings) {
@@ -74,7 +68,7 @@ async function withMetrics(
   const latestMetricTime: Record<string, number> = {};
   if (candidates.length > 0) {
     notify(deps.onProgress, { step: 'metrics', hosts: candidates.length });
-    const res = await deps.mackerel.latestMetrics(candidates, ['loadavg5']);
+    const res = await deps.hosts.latestMetrics(candidates, ['loadavg5']);
     for (const [hostId, metrics] of Object.entries(res.latest)) {
       const t = metrics.loadavg5?.time;
       if (t !== undefined) latestMetricTime[hostId] = t;
@@ -87,7 +81,7 @@ async function withMetrics(
 }
 
 function listAllHosts(deps: ObserveDeps, opts: ObserveOptions) {
-  const list = deps.mackerel.listHosts(undefined, { deadline: opts.hostListDeadline });
+  const list = deps.hosts.listHosts(undefined, { deadline: opts.hostListDeadline });
   return reported(list, deps.onProgress, (l) => ({ step: 'hosts', hosts: l.hosts.length }));
 }
 
@@ -101,8 +95,8 @@ export async function observeFleet(
   const nowS = Math.floor(now / 1000);
   const [list, inventories, state] = await Promise.all([
     listAllHosts(deps, opts),
-    deps.inventory.listRegions(regions, (r) => notify(deps.onProgress, { step: 'instances', ...r })),
-    reported(deps.store.loadAll(nowS), deps.onProgress, (s) => ({ step: 'state', records: s.records.length })),
+    deps.fleet.listRegions(regions, (r) => notify(deps.onProgress, { step: 'instances', ...r })),
+    reported(deps.ledger.loadAll(nowS), deps.onProgress, (s) => ({ step: 'state', records: s.records.length })),
   ]);
   const instances = inventories.flatMap((r) => (r.ok ? r.instances : []));
   const regionStatus: RegionStatus[] = inventories.map((r) =>
@@ -151,7 +145,7 @@ async function describeTargets(
   return Promise.all(
     [...byRegion].map(async ([region, regionIds]) => {
       try {
-        const res = await deps.inventory.describe(region, regionIds);
+        const res = await deps.fleet.describe(region, regionIds);
         notify(deps.onProgress, { step: 'instances', region, pages: 1, instances: res.found.length, done: true });
         return { region, ok: true as const, ...res };
       } catch (e) {
@@ -170,7 +164,7 @@ async function describeTargets(
  * links, which no filter finds).
  */
 export async function findInstanceHosts(
-  mackerel: MackerelClient,
+  mackerel: HostDirectory,
   ids: readonly string[],
   instances: readonly Instance[],
   recorded: Map<string, InstanceRecord>,
@@ -213,16 +207,16 @@ export async function observeInstances(
   targets: readonly Target[],
   regions: readonly string[],
   opts: ObserveOptions,
-  loaded?: InstanceState,
+  loaded?: LedgerState,
 ): Promise<Observed> {
   const { now } = opts;
   const nowS = Math.floor(now / 1000);
   const ids = [...new Set(targets.map((t) => t.instanceId))];
-  const state = loaded ?? (await deps.store.loadInstances(ids, nowS));
+  const state = loaded ?? (await deps.ledger.loadInstances(ids, nowS));
   const recorded = new Map(state.records.map((r) => [r.instanceId, r]));
   const described = await describeTargets(deps, targets, regions, recorded);
   const instances = described.flatMap((d) => (d.ok ? d.found : []));
-  const found$ = findInstanceHosts(deps.mackerel, ids, instances, recorded, opts.hostListDeadline);
+  const found$ = findInstanceHosts(deps.hosts, ids, instances, recorded, opts.hostListDeadline);
   const list = await reported(found$, deps.onProgress, (h) => ({
     step: 'hosts',
     hosts: h.hosts.length,

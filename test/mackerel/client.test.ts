@@ -277,7 +277,11 @@ describe('retries', () => {
       path: `/api/v0/hosts/${h.id}/role-fullnames`,
       apiMessage: 'invalid role fullname: "web:_bad"',
     });
-    await expect(c.updateHostStatuses(['unknown'], 'standby')).rejects.toMatchObject({ status: 404 });
+    // A bulk call's failure is its batch's outcome, not an exception.
+    expect(await c.updateHostStatuses(['unknown'], 'standby')).toMatchObject({
+      done: [],
+      failed: [{ id: 'unknown', error: { name: 'MackerelApiError', status: 404 } }],
+    });
     expect(fake.calls.map((x) => x.status)).toEqual([400, 404]);
     expect(c.stats.retries).toBe(0);
     expect(slept).toEqual([]);
@@ -448,7 +452,13 @@ describe('bulk endpoints', () => {
     const b = fake.addHost({ name: 'b' }).id;
     const gone = fake.addHost({ name: 'gone', isRetired: true }).id;
     const res = await client().retireHosts([a, gone, 'unknown-id', b, a]);
-    expect(res).toEqual({ retired: [a, b], alreadyRetired: [gone], notFound: ['unknown-id'] });
+    expect(res).toEqual({
+      retired: [a, b],
+      alreadyRetired: [gone],
+      notFound: ['unknown-id'],
+      done: [a, gone, 'unknown-id', b],
+      failed: [],
+    });
     expect(fake.calls.map((x) => `${x.method} ${x.path} ${x.status}`)).toEqual([
       'POST /api/v0/hosts/bulk-retire 404',
       `GET /api/v0/hosts/${a} 200`,
@@ -465,9 +475,15 @@ describe('bulk endpoints', () => {
   it('retires nothing and calls nothing for an empty list, or when every id is already gone', async () => {
     const gone = fake.addHost({ name: 'gone', isRetired: true }).id;
     const c = client();
-    expect(await c.retireHosts([])).toEqual({ retired: [], alreadyRetired: [], notFound: [] });
+    expect(await c.retireHosts([])).toEqual({ retired: [], alreadyRetired: [], notFound: [], done: [], failed: [] });
     expect(fake.calls).toHaveLength(0);
-    expect(await c.retireHosts([gone])).toEqual({ retired: [], alreadyRetired: [gone], notFound: [] });
+    expect(await c.retireHosts([gone])).toEqual({
+      retired: [],
+      alreadyRetired: [gone],
+      notFound: [],
+      done: [gone],
+      failed: [],
+    });
     expect(fake.calls.map((x) => x.method)).toEqual(['POST', 'GET']);
   });
 
@@ -482,6 +498,36 @@ describe('bulk endpoints', () => {
     expect([...fake.hosts.values()].every((h) => h.status === 'poweroff')).toBe(true);
     await client().updateHostStatuses([], 'working');
     expect(fake.calls).toHaveLength(2);
+  });
+
+  it.each([
+    ['retireHosts', 30] as const,
+    ['updateHostStatuses', 30] as const,
+    ['postCheckReports', 100] as const,
+  ])('%s: a batch that fails fails only its own items, the batches around it are done', async (method, size) => {
+    // The second call of three fails for good (one attempt); the first and the third go through.
+    const t = await tinyJson((n) => (n === 1 ? { status: 500, body: '{"error":{"message":"boom"}}' } : { body: '{}' }));
+    const c = client({ apiBase: t.url, maxAttempts: 1 });
+    const n = 2 * size + 1;
+    const ids = Array.from({ length: n }, (_, i) => `h${i}`);
+    const reports: CheckReport[] = ids.map((hostId) => ({
+      source: { type: 'host', hostId },
+      name: 'imds-disabled',
+      status: 'OK',
+      message: 'fixed',
+      occurredAt: 1,
+    }));
+    const res =
+      method === 'postCheckReports'
+        ? await c.postCheckReports(reports)
+        : method === 'retireHosts'
+          ? await c.retireHosts(ids)
+          : await c.updateHostStatuses(ids, 'poweroff');
+    const items: unknown[] = method === 'postCheckReports' ? reports : ids;
+    expect(res.done).toEqual([...items.slice(0, size), ...items.slice(2 * size)]);
+    expect(res.failed.map((f) => f.id)).toEqual(items.slice(size, 2 * size));
+    expect(res.failed[0]?.error).toMatchObject({ name: 'MackerelApiError', status: 500, apiMessage: 'boom' });
+    expect(t.requests()).toBe(3);
   });
 
   it('replaces role fullnames', async () => {
