@@ -33,6 +33,8 @@ export interface Observed {
   stored: LedgerState;
   /** hosts (or their metric entries) of the wrong shape: left untouched, listed in the report */
   unreadableHosts: UnreadableHost[];
+  /** what reading the whole host list cost, when it was read (a sweep) */
+  hostList?: { hosts: number; bytes: number; durationMs: number };
 }
 
 const toSighting = (i: Instance, accountId: string, stateTime: number): Sighting => ({
@@ -115,7 +117,8 @@ export async function observeFleet(
     { now, mode: 'fleet', regions: regionStatus, hosts: list.hosts, instances, notFound: [], state: { ...state, records } },
     unreadableHosts,
   );
-  return { observation, stored: state, unreadableHosts };
+  const hostList = { hosts: list.hosts.length, bytes: list.bytes, durationMs: list.durationMs };
+  return { observation, stored: state, unreadableHosts, hostList };
 }
 
 export interface Target {

@@ -54,6 +54,8 @@ export interface Report {
   unreadableHosts: UnreadableHost[];
   /** what made the run incomplete (a region EC2 could not be read for, a failed action), one line each */
   errors: string[];
+  /** the whole host list, when the run read it: how many hosts, how many bytes, how long (a sweep) */
+  hostList?: { hosts: number; bytes: number; durationMs: number };
   circuitBreaker?: Plan['circuitBreaker'];
   events?: EventOutcome[];
   /** requests this run had to repeat (429, 5xx, throttling), per API */
@@ -183,6 +185,7 @@ async function planAndAct(
 
 function fold(report: Report, observed: Observed, p: Plan, exec: ExecuteResult): void {
   const obs = observed.observation;
+  if (observed.hostList) report.hostList = observed.hostList;
   report.regions.push(...obs.regions);
   const seen = new Set(report.unreadableHosts.map((u) => u.id ?? u.field));
   for (const u of observed.unreadableHosts) if (!seen.has(u.id ?? u.field)) report.unreadableHosts.push(u);
