@@ -58,7 +58,7 @@ export function countSince(sb: Sandbox, dynamo: DynamoCounter, from: Mark): Call
   };
   for (const c of sb.mackerel.calls.slice(from.mackerel)) {
     bump(out.mackerel, mackerelRoute(c.method, c.path));
-    out.bytes.mackerel += c.bytes;
+    out.bytes.mackerel += c.bytes ?? 0;
   }
   for (const c of sb.ec2.calls.slice(from.ec2)) {
     bump(out.ec2, c.action);

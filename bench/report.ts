@@ -73,7 +73,7 @@ export function sweepTables(s: SweepResult): Table[] {
   const recheck =
     describe && s.work.retirements > 0 && describe.actual - describe.minimum === s.fleet.regions
       ? [
-          `the extra DescribeInstances (one per region with retirements) is the re-check right before retiring that DESIGN.md's safety rules require; the issue's minimum does not count it`,
+          `the extra DescribeInstances (one per region with retirements) is the re-check right before retiring that docs/design.md's safety rules require; the issue's minimum does not count it`,
         ]
       : [];
   return [

@@ -5,7 +5,7 @@
  * and events from another account. Pure: no I/O, no clock; times are offsets from the run's start.
  *
  * `expectedHosts` is the oracle: what the host list must look like at the end, worked out from the lifecycle
- * alone (DESIGN.md's rules applied by hand), never by asking the planner. The generator only builds fleets
+ * alone (docs/design.md's rules applied by hand), never by asking the planner. The generator only builds fleets
  * whose end state does not depend on how the races went (see the notes on duplicates below).
  */
 import type { HostStatus, InstanceStateName } from '../sandbox/index.js';
@@ -389,7 +389,7 @@ export function generateScenario(opts: ScenarioOptions): Scenario {
   };
 }
 
-/** What a host must look like at the end, worked out from the scenario by DESIGN.md's rules. */
+/** What a host must look like at the end, worked out from the scenario by docs/design.md's rules. */
 export interface ExpectedHost {
   retired: boolean;
   status: HostStatus;

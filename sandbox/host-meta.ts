@@ -97,7 +97,7 @@ export interface AgentHostMeta {
   filesystem: Record<string, FilesystemEntry>;
   kernel: Record<string, string>;
   memory: Record<string, string>;
-  /** absent when the agent could not reach IMDS (the plain duplicate host of DESIGN.md) */
+  /** absent when the agent could not reach IMDS (the plain duplicate host of docs/design.md) */
   cloud?: { provider: 'ec2'; metadata: Ec2CloudMetadata };
 }
 

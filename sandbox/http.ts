@@ -33,6 +33,48 @@ export async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/**
+ * Writes one chunk and waits, if the socket's buffer is full, until it drains (backpressure) or the connection
+ * closes. Resolves false when the connection is gone.
+ */
+export async function writeChunk(res: ServerResponse, chunk: Buffer): Promise<boolean> {
+  if (res.destroyed || res.writableEnded) return false;
+  if (res.write(chunk)) return true;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+  return !res.destroyed;
+}
+
+/** Resolves when the response's connection closes (the client went away, or the server is stopping). */
+export function closed(res: ServerResponse): Promise<void> {
+  if (res.destroyed) return Promise.resolve();
+  return new Promise((resolve) => res.once('close', () => resolve()));
+}
+
+/** Cuts a sequence of buffers into buffers of exactly `size` bytes (the last may be shorter). */
+export function* rechunk(pieces: Iterable<Buffer>, size: number): Generator<Buffer> {
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  for (const piece of pieces) {
+    held.push(piece);
+    heldBytes += piece.length;
+    if (heldBytes < size) continue;
+    const all = Buffer.concat(held, heldBytes);
+    let at = 0;
+    for (; all.length - at >= size; at += size) yield all.subarray(at, at + size);
+    held = at < all.length ? [all.subarray(at)] : [];
+    heldBytes = all.length - at;
+  }
+  if (heldBytes > 0) yield Buffer.concat(held, heldBytes);
+}
+
 export function sleep(ms: number): Promise<void> {
   return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 }

@@ -2,10 +2,11 @@
 // the host list defaults to working+standby, retired hosts are hidden from the list but readable by id, the bulk
 // endpoints cap at 30 ids and fail atomically, and errors are always `{"error":{"message":…}}`.
 // Sandbox-only limit: `GET /api/v0/tsdb/latest` accepts at most 100 hostIds (the real API has a URL-length limit).
-// Host lists are written as they are serialised: 100,000 agents' meta is ~500 MB of JSON, near V8's longest string.
+// The host list is written as a real server writes a large body: in chunks, host by host, waiting for the socket to
+// drain; `hostList` can make it slow but steady, or make it stall part-way.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { agentHostMeta, seedOf } from './host-meta.js';
-import { FakeServer, FaultBudget, readBody, sleep } from './http.js';
+import { closed, FakeServer, FaultBudget, readBody, rechunk, sleep, writeChunk } from './http.js';
 import { BASE62, randomChars } from './random.js';
 
 export type HostStatus = 'working' | 'standby' | 'maintenance' | 'poweroff';
@@ -40,13 +41,25 @@ export interface CallLogEntry {
   status: number;
   /** epoch ms when the request arrived */
   at: number;
-  /** bytes of the response body written to the client (what the client read from Mackerel) */
-  bytes: number;
   /** the answer was an injected fault: the request never reached the API */
   fault?: true;
-  /** the client went away before the whole body was written (e.g. it timed out) */
-  aborted?: true;
+  /** body bytes sent so far (a streamed host list updates it as it goes) */
+  bytes?: number;
 }
+
+/** How the host list is written: test hooks for a slow or stalling server. */
+export interface HostListPacing {
+  /** bytes per write, default 64 KiB */
+  chunkBytes?: number;
+  /** wait between two writes (default 0: as fast as the client reads) */
+  chunkIntervalMs?: number;
+  /** stop sending after this many body bytes and hold the connection open until the client gives up */
+  stallAfterBytes?: number;
+  /** how many host lists stall (default every one); counts down */
+  stalls?: number;
+}
+
+export const HOST_LIST_CHUNK_BYTES = 64 * 1024;
 
 /** One change made to a host, recorded as it happens (bulk calls record one per host). */
 export interface HostMutation {
@@ -102,46 +115,6 @@ const FAULT_MESSAGES: Record<FaultRule['status'], string> = {
   503: 'Service Unavailable',
 };
 
-/**
- * Writes JSON pieces in chunks, waiting while the socket is full; stops early when the client goes away. `log` is
- * called with the body's byte count right before the end is written.
- */
-async function writePieces(
-  res: ServerResponse,
-  pieces: readonly string[],
-  log: (bytes: number, aborted: boolean) => void,
-): Promise<void> {
-  let bytes = 0;
-  let pending = '';
-  const gone = () => res.destroyed || res.writableEnded;
-  for (const piece of pieces) {
-    pending += piece;
-    if (pending.length < WRITE_CHUNK_CHARS) continue;
-    const chunk = Buffer.from(pending, 'utf8');
-    pending = '';
-    if (gone()) break;
-    bytes += chunk.length;
-    if (!res.write(chunk)) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          res.off('drain', done);
-          res.off('close', done);
-          resolve();
-        };
-        res.on('drain', done);
-        res.on('close', done);
-      });
-    }
-  }
-  if (gone()) {
-    log(bytes, true);
-    return;
-  }
-  const last = Buffer.from(pending, 'utf8');
-  log(bytes + last.length, false);
-  res.end(last);
-}
-
 class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -153,22 +126,11 @@ class ApiError extends Error {
 
 interface Answer {
   status: number;
-  /** a value to serialise, or JSON text produced piece by piece */
   body: unknown;
   headers?: Record<string, string>;
+  /** a host list: written host by host instead of `body`, the raw hosts (`addRawHost`) after the others */
+  hosts?: { fake: FakeHost[]; raw: Record<string, unknown>[] };
 }
-
-/**
- * A body that is already JSON, in pieces written one chunk at a time rather than joined into one string first.
- * The pieces are made when the request arrives (what it answers is the state then); with cached meta text they
- * are cheap to hold (V8 concatenates long strings by reference).
- */
-class JsonPieces {
-  constructor(readonly pieces: readonly string[]) {}
-}
-
-/** Pieces are gathered into writes of about this size. */
-const WRITE_CHUNK_CHARS = 256 * 1024;
 
 const ok = (body: unknown): Answer => ({ status: 200, body });
 const success = (): Answer => ok({ success: true });
@@ -192,6 +154,24 @@ function bulkIds(body: unknown): string[] {
   return ids;
 }
 
+/** The pieces of a host list body, one host at a time (retiredAt is never served; raw hosts are served as given). */
+function* hostListPieces(
+  hosts: { fake: readonly FakeHost[]; raw: readonly unknown[] },
+  hostJson: (h: FakeHost) => string,
+): Generator<Buffer> {
+  yield Buffer.from('{"hosts":[');
+  let first = true;
+  for (const h of hosts.fake) {
+    yield Buffer.from(`${first ? '' : ','}${hostJson(h)}`);
+    first = false;
+  }
+  for (const r of hosts.raw) {
+    yield Buffer.from(`${first ? '' : ','}${JSON.stringify(r)}`);
+    first = false;
+  }
+  yield Buffer.from(']}');
+}
+
 export class FakeMackerel extends FakeServer {
   readonly apiKey: string;
   latencyMs: number;
@@ -205,6 +185,8 @@ export class FakeMackerel extends FakeServer {
    * (e.g. the state of the host's EC2 instance when it was retired).
    */
   onMutation: ((m: HostMutation) => void) | undefined;
+  /** how `GET /api/v0/hosts` is written; may be changed between requests */
+  hostList: HostListPacing;
 
   private readonly rng: () => number;
   private readonly metrics = new Map<string, Map<string, { time: number; value: number }>>();
@@ -218,11 +200,21 @@ export class FakeMackerel extends FakeServer {
   /** JSON of frozen meta objects (host-meta.ts deep-freezes what it makes): a list re-serialises only what can change */
   private readonly metaText = new WeakMap<object, string>();
 
-  constructor(opts: { apiKey?: string; latencyMs?: number; rng?: () => number; realisticMeta?: boolean } = {}) {
+  constructor(
+    opts: {
+      apiKey?: string;
+      latencyMs?: number;
+      rng?: () => number;
+      hostList?: HostListPacing;
+      /** hosts added without a `meta` get an agent's realistic meta (opt-in: tests rely on `{}`) */
+      realisticMeta?: boolean;
+    } = {},
+  ) {
     super();
     this.apiKey = opts.apiKey ?? 'sandbox-api-key';
     this.latencyMs = opts.latencyMs ?? 0;
     this.rng = opts.rng ?? Math.random;
+    this.hostList = opts.hostList ?? {};
     this.realisticMeta = opts.realisticMeta ?? false;
   }
 
@@ -247,7 +239,7 @@ export class FakeMackerel extends FakeServer {
       id,
     };
     if (h.meta === undefined && this.realisticMeta) host.meta = this.agentMetaFor(host);
-    // serialised now rather than by the first host list, whose answer would otherwise take seconds more
+    // serialised now rather than by the first host list, whose answer would otherwise take seconds more at 100,000
     this.metaJson(host.meta);
     this.hosts.set(id, host);
     return host;
@@ -263,6 +255,24 @@ export class FakeMackerel extends FakeServer {
       instance: { instanceId: ci?.[1] ?? h.id, privateIpAddress: ip, privateDnsName: dns },
       imds: ci !== null,
     }) as unknown as FakeHost['meta'];
+  }
+
+  /** The host as the list serves it (no retiredAt), as JSON; the meta's text cached when the meta is frozen. */
+  private hostJson(h: FakeHost): string {
+    const { retiredAt: _retiredAt, meta, ...rest } = h;
+    const head = JSON.stringify(rest);
+    if (meta === undefined) return head;
+    return `${head === '{}' ? '{' : `${head.slice(0, -1)},`}"meta":${this.metaJson(meta)}}`;
+  }
+
+  private metaJson(meta: unknown): string {
+    if (typeof meta !== 'object' || meta === null || !Object.isFrozen(meta)) return JSON.stringify(meta);
+    let text = this.metaText.get(meta);
+    if (text === undefined) {
+      text = JSON.stringify(meta);
+      this.metaText.set(meta, text);
+    }
+    return text;
   }
 
   /**
@@ -363,32 +373,48 @@ export class FakeMackerel extends FakeServer {
     }
 
     await sleep(this.latencyMs);
-    // The call is logged before its last byte is written, so a client that has the answer finds it in the log.
-    const log = (bytes: number, aborted: boolean) =>
-      this.calls.push({
-        method,
-        path: url.pathname,
-        query,
-        body,
-        status: answer.status,
-        at,
-        bytes,
-        ...(fault ? { fault: true as const } : {}),
-        ...(aborted ? { aborted: true as const } : {}),
-      });
+    const entry: CallLogEntry = {
+      method,
+      path: url.pathname,
+      query,
+      body,
+      status: answer.status,
+      at,
+      ...(fault ? { fault: true as const } : {}),
+    };
+    this.calls.push(entry);
     res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', ...answer.headers });
-    if (verbatim) {
-      log(Buffer.byteLength(verbatim.body), false);
-      res.end(verbatim.body);
-      return;
-    }
-    if (answer.body instanceof JsonPieces) {
-      await writePieces(res, answer.body.pieces, log);
-      return;
-    }
-    const text = JSON.stringify(answer.body);
-    log(Buffer.byteLength(text), false);
+    if (answer.hosts && !verbatim) return this.writeHostList(res, answer.hosts, entry);
+    const text = verbatim ? verbatim.body : JSON.stringify(answer.body);
+    entry.bytes = Buffer.byteLength(text);
     res.end(text);
+  }
+
+  /**
+   * Writes `{"hosts":[…]}` in chunks with backpressure, serialising each host only when it is due, so that even
+   * 50,000 hosts of real-sized meta never sit in memory as one string (a host changed meanwhile shows its change).
+   */
+  private async writeHostList(
+    res: ServerResponse,
+    hosts: NonNullable<Answer['hosts']>,
+    entry: CallLogEntry,
+  ): Promise<void> {
+    const pacing = this.hostList;
+    const stalls = pacing.stallAfterBytes !== undefined && (pacing.stalls ?? Number.POSITIVE_INFINITY) > 0;
+    if (stalls && pacing.stalls !== undefined) pacing.stalls--;
+    const stallAt = stalls ? (pacing.stallAfterBytes as number) : Number.POSITIVE_INFINITY;
+    let sent = 0;
+    entry.bytes = 0;
+    const pieces = hostListPieces(hosts, (h) => this.hostJson(h));
+    for (const chunk of rechunk(pieces, pacing.chunkBytes ?? HOST_LIST_CHUNK_BYTES)) {
+      if (sent > 0) await sleep(pacing.chunkIntervalMs ?? 0);
+      const part = sent + chunk.length > stallAt ? chunk.subarray(0, stallAt - sent) : chunk;
+      if (part.length > 0 && !(await writeChunk(res, part))) return;
+      sent += part.length;
+      entry.bytes = sent;
+      if (part !== chunk) return closed(res);
+    }
+    res.end();
   }
 
   /** The first verbatim rule for this request, spending one of its times. */
@@ -419,7 +445,7 @@ export class FakeMackerel extends FakeServer {
       if (n === 2 && method === 'POST' && a === 'bulk-update-statuses') return this.bulkUpdateStatuses(body);
       if (n === 2 && method === 'GET' && a !== undefined) {
         const raw = this.rawHosts.find((r) => r.id === a && !this.hosts.has(a));
-        return raw ? ok({ host: raw }) : this.oneHost(this.anyHost(a));
+        return ok({ host: raw ?? this.view(this.anyHost(a)) });
       }
       if (n === 3 && method === 'POST' && a !== undefined && b === 'retire') return this.retire(a);
       if (n === 3 && method === 'POST' && a !== undefined && b === 'status') {
@@ -445,27 +471,9 @@ export class FakeMackerel extends FakeServer {
     this.onMutation?.(entry);
   }
 
-  /** The host as the API serves it (no retiredAt), as JSON. */
-  private hostJson(h: FakeHost): string {
-    const { retiredAt: _retiredAt, meta, ...rest } = h;
-    const head = JSON.stringify(rest);
-    if (meta === undefined) return head;
-    return `${head === '{}' ? '{' : `${head.slice(0, -1)},`}"meta":${this.metaJson(meta)}}`;
-  }
-
-  private metaJson(meta: unknown): string {
-    if (typeof meta !== 'object' || meta === null || !Object.isFrozen(meta)) return JSON.stringify(meta);
-    let text = this.metaText.get(meta);
-    if (text === undefined) {
-      text = JSON.stringify(meta);
-      this.metaText.set(meta, text);
-    }
-    return text;
-  }
-
-  /** `{"host": …}` */
-  private oneHost(h: FakeHost): Answer {
-    return ok(new JsonPieces(['{"host":', this.hostJson(h), '}']));
+  private view(h: FakeHost): Omit<FakeHost, 'retiredAt'> {
+    const { retiredAt: _retiredAt, ...rest } = structuredClone(h);
+    return rest;
   }
 
   /** Any host by id, retired ones included (as `GET /api/v0/hosts/<id>` does). */
@@ -506,11 +514,7 @@ export class FakeMackerel extends FakeServer {
         (ci === undefined || r.customIdentifier === ci) &&
         service === undefined,
     );
-    const pieces = ['{"hosts":['];
-    hosts.forEach((h, i) => pieces.push(i === 0 ? this.hostJson(h) : `,${this.hostJson(h)}`));
-    raw.forEach((r, i) => pieces.push(i === 0 && hosts.length === 0 ? JSON.stringify(r) : `,${JSON.stringify(r)}`));
-    pieces.push(']}');
-    return ok(new JsonPieces(pieces));
+    return { status: 200, body: undefined, hosts: { fake: hosts, raw } };
   }
 
   private hostByCustomIdentifier(ci: string, query: Record<string, string[]>): Answer {
@@ -518,7 +522,7 @@ export class FakeMackerel extends FakeServer {
     const same = (x: string | undefined) =>
       x !== undefined && (insensitive ? x.toLowerCase() === ci.toLowerCase() : x === ci);
     const h = [...this.hosts.values()].find((x) => !x.isRetired && same(x.customIdentifier));
-    if (h !== undefined) return this.oneHost(h);
+    if (h !== undefined) return ok({ host: this.view(h) });
     const raw = this.rawHosts.find(
       (r) => r.isRetired !== true && typeof r.customIdentifier === 'string' && same(r.customIdentifier),
     );

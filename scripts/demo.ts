@@ -1,6 +1,6 @@
 /**
  * `npm start`: the whole product against the local sandbox, end to end, with the real Lambda handlers.
- * A fleet with every drift of DESIGN.md is seeded, then: a dry run, a state-change event delivered twice,
+ * A fleet with every drift of docs/design.md is seeded, then: a dry run, a state-change event delivered twice,
  * a sweep, and a second sweep that must change nothing. Doubles as a smoke test: it exits non-zero when a
  * handler throws, a dry run writes, or the second sweep is not converged.
  *

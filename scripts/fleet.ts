@@ -1,6 +1,6 @@
 /**
  * A realistic fleet for the demo, seeded into the sandbox fakes through their in-memory APIs: a few dozen healthy
- * hosts plus one case of every drift DESIGN.md describes. Seeding happens in two steps, because ownership needs
+ * hosts plus one case of every drift docs/design.md describes. Seeding happens in two steps, because ownership needs
  * history: `seedFleet` builds "day 0" (what a first sweep should see), `drift()` then breaks things the way
  * production does. Every host carries a note saying what the reconciler should do with it, so the demo can check.
  */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Settings } from './reconcile/ports.js';
 
 /** Thrown when the environment is wrong: names the variable, never echoes a secret. */
 export class ConfigError extends Error {
@@ -52,18 +53,13 @@ const EnvSchema = z.object({
   IMDS_REMEDIATE: bool('IMDS_REMEDIATE', false),
 });
 
-export interface Config {
+/** The deployment's configuration: what a run reads (`Settings`), and where its adapters connect. */
+export interface Config extends Settings {
   apiKey?: string;
   apiKeyParameter?: string;
   apiBase: string;
   stateTable: string;
   eventBusName: string;
-  regions: string[];
-  dryRun: boolean;
-  maxRetirePerRun: number;
-  maxRetirePercent: number;
-  duplicateStaleMinutes: number;
-  imdsRemediate: boolean;
 }
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;

@@ -22,6 +22,11 @@ export interface RetryOptions {
   isRetryable(err: unknown): boolean;
   /** a delay the server asked for (Retry-After); used instead of the jittered delay, capped by maxDelayMs */
   retryAfterMs?(err: unknown): number | undefined;
+  /**
+   * Asked last, before each wait: false gives up now. For a bound the budget cannot express, e.g. a deadline
+   * that a whole further attempt must fit before.
+   */
+  canRetry?(next: { attempt: number; delayMs: number; lastAttemptMs: number }): boolean;
   onRetry?(info: RetryInfo): void;
   sleep?: (ms: number) => Promise<void>;
   /** uniform in [0, 1) */
@@ -62,7 +67,8 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: Re
     try {
       return await fn(attempt);
     } catch (err) {
-      spentMs += Math.max(0, now() - started);
+      const lastAttemptMs = Math.max(0, now() - started);
+      spentMs += lastAttemptMs;
       if (attempt >= maxAttempts || !opts.isRetryable(err)) throw err;
 
       const asked = opts.retryAfterMs?.(err);
@@ -72,6 +78,7 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: Re
           : backoffDelay(attempt, opts.baseDelayMs, opts.maxDelayMs, random);
       // Waiting only to be out of budget before the next answer arrives helps nobody: give up now.
       if (spentMs + delayMs >= opts.budgetMs) throw err;
+      if (opts.canRetry && !opts.canRetry({ attempt, delayMs, lastAttemptMs })) throw err;
 
       opts.onRetry?.({ attempt, delayMs, error: err });
       await sleep(delayMs);

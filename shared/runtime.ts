@@ -11,23 +11,18 @@ import { Ec2Inventory } from './ec2/inventory.js';
 import { FindingsPublisher } from './findings/publish.js';
 import { logger } from './logger.js';
 import { MackerelClient } from './mackerel/client.js';
+import type { RunLogger } from './reconcile/ports.js';
 import type { OnProgress } from './reconcile/progress.js';
-import { StateStore } from './state/store.js';
+import { DynamoLedger } from './state/dynamo-ledger.js';
 
-/** What a run logs through: the Powertools JSON logger in Lambda, a stderr logger on the command line. */
-export interface RunLogger {
-  debug(message: string, ...extra: Record<string, unknown>[]): void;
-  info(message: string, ...extra: Record<string, unknown>[]): void;
-  warn(message: string, ...extra: Record<string, unknown>[]): void;
-  error(message: string, ...extra: Record<string, unknown>[]): void;
-}
+export type { RunLogger };
 
 export interface Runtime {
   config: Config;
   accountId: string;
   mackerel: MackerelClient;
   inventory: Ec2Inventory;
-  store: StateStore;
+  store: DynamoLedger;
   publisher: FindingsPublisher;
   logger: RunLogger;
   clock: () => number;
@@ -44,6 +39,26 @@ export function accountIdOf(context: Pick<Context, 'invokedFunctionArn'>): strin
     );
   }
   return account;
+}
+
+/**
+ * What an invocation keeps for planning and acting once the host list is read: a quarter of its remaining time,
+ * at least a minute, never more than half. The sweep (900 s) must have its list by 675 s; a 60 s function by
+ * 30 s. Acting is bounded (the circuit breaker, batches of 30) but its DynamoDB claims and findings grow with
+ * the fleet, hence a share and not a fixed margin.
+ */
+export const PLAN_AND_ACT_SHARE = 0.25;
+export const PLAN_AND_ACT_MIN_MS = 60_000;
+
+/** The host list's deadline (epoch ms) for this invocation; undefined outside Lambda (no remaining time known). */
+export function hostListDeadline(
+  context: Partial<Pick<Context, 'getRemainingTimeInMillis'>>,
+  now: number = Date.now(),
+): number | undefined {
+  const remaining = typeof context.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : NaN;
+  if (!Number.isFinite(remaining)) return undefined;
+  const reserve = Math.min(Math.max(remaining * PLAN_AND_ACT_SHARE, PLAN_AND_ACT_MIN_MS), remaining / 2);
+  return now + Math.max(0, remaining - reserve);
 }
 
 async function apiKeyOf(config: Config): Promise<string> {
@@ -105,7 +120,7 @@ export async function buildRuntime(accountId: string, overrides: Partial<Runtime
       onRetry: (info) => log.warn('Mackerel API retry', { ...info }),
     }),
     inventory: new Ec2Inventory(),
-    store: new StateStore(config.stateTable, new DynamoDBClient({})),
+    store: new DynamoLedger(config.stateTable, new DynamoDBClient({})),
     publisher: new FindingsPublisher({ eventBusName: config.eventBusName }),
     logger: log,
     clock: Date.now,

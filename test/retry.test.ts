@@ -113,6 +113,31 @@ describe('withRetry', () => {
     expect(slept).toEqual([50, 100]);
   });
 
+  it('asks canRetry last, with the wait and how long the failed attempt took; false gives up at once', async () => {
+    let clock = 0;
+    const asked: { attempt: number; delayMs: number; lastAttemptMs: number }[] = [];
+    const { opts, slept } = options({
+      now: () => clock,
+      canRetry: (next) => {
+        asked.push(next);
+        return next.attempt < 2;
+      },
+    });
+    const attempts: number[] = [];
+    const fn = async (attempt: number) => {
+      attempts.push(attempt);
+      clock += 300 * attempt;
+      throw new Transient();
+    };
+    await expect(withRetry(fn, opts)).rejects.toBeInstanceOf(Transient);
+    expect(attempts).toEqual([1, 2]);
+    expect(asked).toEqual([
+      { attempt: 1, delayMs: 50, lastAttemptMs: 300 },
+      { attempt: 2, delayMs: 100, lastAttemptMs: 600 },
+    ]);
+    expect(slept).toEqual([50]);
+  });
+
   it('waits what the server asks, capped at maxDelayMs', async () => {
     const { fn } = scripted([new Transient(300), new Transient(5000), new Transient(0), 'ok']);
     const { opts, slept } = options();

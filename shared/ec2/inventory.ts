@@ -10,20 +10,11 @@ import {
   ModifyInstanceMetadataOptionsCommand,
   paginateDescribeInstances,
 } from '@aws-sdk/client-ec2';
-import type { Instance, InstanceState } from './instance.js';
+import { Ec2Error } from '../errors.js';
+import type { Instance, InstanceState } from '../reconcile/model.js';
+import type { Described, Fleet, RegionInventory, RegionProgress } from '../reconcile/ports.js';
 
-export type RegionInventory =
-  | { region: string; ok: true; instances: Instance[] }
-  | { region: string; ok: false; error: string };
-
-/** Reported while a region is read (a progress line): after each page, and once when it is done or failed. */
-export interface RegionProgress {
-  region: string;
-  pages: number;
-  instances: number;
-  done: boolean;
-  error?: string;
-}
+export type { RegionInventory, RegionProgress };
 
 export interface Ec2InventoryOptions {
   clientFor?: (region: string) => EC2Client;
@@ -32,7 +23,7 @@ export interface Ec2InventoryOptions {
 }
 
 /** DescribeInstances returned something `toInstance` cannot trust. */
-export class Ec2ShapeError extends Error {
+export class Ec2ShapeError extends Ec2Error {
   override readonly name = 'Ec2ShapeError';
   constructor(
     readonly region: string,
@@ -57,7 +48,7 @@ const STATES: ReadonlySet<string> = new Set<InstanceState>([
   'stopped',
 ]);
 
-export class Ec2Inventory {
+export class Ec2Inventory implements Fleet {
   /** commands sent, and attempts the SDK repeated (throttling, 5xx) */
   readonly stats = { describeCalls: 0, modifyCalls: 0, retries: 0 };
   readonly #clientFor: (region: string) => EC2Client;
@@ -134,7 +125,7 @@ export class Ec2Inventory {
   async describe(
     region: string,
     instanceIds: readonly string[],
-  ): Promise<{ found: Instance[]; notFound: string[] }> {
+  ): Promise<Described> {
     const found: Instance[] = [];
     const notFound: string[] = [];
     let pending = [...new Set(instanceIds)];

@@ -5,27 +5,13 @@
  * thrown: losing a notification must not undo the reconciliation it reports on.
  */
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { DETAIL_TYPES, type DetailType, type Finding } from '../reconcile/model.js';
+import type { FindingSink, PublishResult } from '../reconcile/ports.js';
 import { backoffDelay, realSleep } from '../retry.js';
 
-export const DETAIL_TYPES = [
-  'Host Retired',
-  'Host Status Changed',
-  'Duplicate Hosts Detected',
-  'Duplicate Host Merged',
-  'IMDS Disabled',
-  'IMDS Remediated',
-  'Circuit Breaker Tripped',
-  'Reconcile Failed',
-] as const;
-export type DetailType = (typeof DETAIL_TYPES)[number];
+export { DETAIL_TYPES, type DetailType, type Finding, type PublishResult };
 
 export const FINDINGS_SOURCE = 'mackerel-reconciler';
-
-export interface Finding {
-  detailType: DetailType;
-  detail: Record<string, unknown>;
-  resources?: string[];
-}
 
 export interface FindingsPublisherOptions {
   eventBusName: string;
@@ -37,14 +23,6 @@ export interface FindingsPublisherOptions {
   /** backoff between rounds of re-sends; defaults 100 and 2000 */
   baseDelayMs?: number;
   maxDelayMs?: number;
-}
-
-export interface PublishResult {
-  published: number;
-  /** findings still failed after every attempt */
-  failed: Finding[];
-  /** why they failed (ErrorCode: ErrorMessage, or the PutEvents error), distinct */
-  errors: string[];
 }
 
 /** PutEvents limits: 10 entries per call, 256 KB per entry and per call. */
@@ -70,7 +48,7 @@ interface Pending {
   bytes: number;
 }
 
-export class FindingsPublisher {
+export class FindingsPublisher implements FindingSink {
   readonly stats = { putEventsCalls: 0, entriesFailed: 0 };
   readonly #eventBusName: string;
   readonly #client: EventBridgeClient;

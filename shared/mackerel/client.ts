@@ -2,16 +2,35 @@
  * Mackerel API client: the only module that speaks Mackerel's HTTP. Every answer is validated with the
  * zod schemas of `schemas.ts` before anyone sees it; transient failures (429, 5xx, network, timeout) are
  * retried within a per-call budget; other 4xx are not.
+ *
+ * The host list is the exception to "one request, one timeout": it can be hundreds of MB (no paging, full agent
+ * meta), so it is streamed host by host (`host-stream.ts`) under a time-to-first-byte, an idle and an overall
+ * deadline bound instead of the fixed per-request timeout.
  */
 import type { z } from 'zod';
-import { realSleep, withRetry } from '../retry.js';
+import type {
+  BulkOutcome,
+  Failure,
+  HostDirectory,
+  HostFilter,
+  HostListing,
+  LatestMetrics,
+  LatestMetricsResult,
+  ListHostsOptions,
+} from '../reconcile/ports.js';
+import { type RetryOptions, realSleep, withRetry } from '../retry.js';
 import {
+  HOST_LIST_PATH,
+  HostListDeadlineError,
   MackerelApiError,
   MackerelConfigError,
   MackerelNetworkError,
   MackerelResponseError,
   type ResponseIssue,
 } from './errors.js';
+import { type HostList, readHost } from './host-read.js';
+import { readHostStream } from './host-stream.js';
+import { projectHost } from './project.js';
 import {
   ALL_LIVE_STATUSES,
   CheckReport,
@@ -19,19 +38,21 @@ import {
   type Host,
   HostResponse,
   HostStatus,
-  HostsResponse,
   SuccessResponse,
   TsdbLatestEntry,
   TsdbLatestResponse,
 } from './schemas.js';
-import { type HostList, readHost, readHosts, type UnreadableHost } from './host-read.js';
 
 export interface MackerelClientOptions {
   apiKey: string;
   /** e.g. https://api.mackerelio.com */
   apiBase: string;
-  /** per request, default 10000 */
+  /** per request, default 10000; not for the host list (see hostListTtfbMs, hostListIdleMs) */
   timeoutMs?: number;
+  /** host list: time to the response headers, default 30000 */
+  hostListTtfbMs?: number;
+  /** host list: longest pause between two chunks of the body, default 15000 */
+  hostListIdleMs?: number;
   /** default 5 */
   maxAttempts?: number;
   /** default 200 */
@@ -59,21 +80,10 @@ export interface ClientStats {
   byEndpoint: Record<string, number>;
 }
 
-export type LatestMetrics = Record<string, Record<string, { time: number; value: number }>>;
+export type { HostFilter, HostListing, LatestMetrics, LatestMetricsResult, ListHostsOptions };
 
-/** What `latestMetrics` could read, and the hosts whose entry had the wrong shape. */
-export interface LatestMetricsResult {
-  latest: LatestMetrics;
-  unreadable: UnreadableHost[];
-}
-
-/** Filters of `GET /api/v0/hosts` the event path uses to find one instance's hosts. */
-export interface HostFilter {
-  customIdentifier?: string;
-  name?: string;
-}
-
-export interface RetireResult {
+/** `done` is `retired`, `alreadyRetired` and `notFound` together: each settles its host for good. */
+export interface RetireResult extends BulkOutcome {
   retired: string[];
   alreadyRetired: string[];
   notFound: string[];
@@ -86,6 +96,11 @@ export const TSDB_LATEST_HOST_LIMIT = 100;
 export const CHECK_REPORT_LIMIT = 100;
 /** A re-read after a bulk-retire 404 settles the batch; a second 404 means hosts change under us. */
 const RETIRE_REREAD_ROUNDS = 3;
+/**
+ * A failed attempt that ended early (a 503 in 5 ms) says little about how long a whole list takes: a retry
+ * before a deadline is estimated to need at least this, or as long as the last list that was read whole.
+ */
+const MIN_HOST_LIST_ATTEMPT_MS = 1_000;
 
 interface Request<S extends z.ZodType> {
   method: 'GET' | 'POST' | 'PUT';
@@ -97,12 +112,16 @@ interface Request<S extends z.ZodType> {
   schema: S;
 }
 
-export class MackerelClient {
+export class MackerelClient implements HostDirectory {
   readonly stats: ClientStats = { requests: 0, retries: 0, byEndpoint: {} };
 
   readonly #apiKey: string;
   readonly #base: string;
   readonly #timeoutMs: number;
+  readonly #hostListTtfbMs: number;
+  readonly #hostListIdleMs: number;
+  /** how long the last whole host list took to read: the estimate of the next one (a container is reused) */
+  #lastHostListMs = 0;
   readonly #maxAttempts: number;
   readonly #baseDelayMs: number;
   readonly #maxDelayMs: number;
@@ -124,6 +143,8 @@ export class MackerelClient {
     this.#apiKey = opts.apiKey.trim();
     this.#base = checkApiBase(opts.apiBase);
     this.#timeoutMs = positive(opts.timeoutMs, 10_000, 'timeoutMs');
+    this.#hostListTtfbMs = positive(opts.hostListTtfbMs, 30_000, 'hostListTtfbMs');
+    this.#hostListIdleMs = positive(opts.hostListIdleMs, 15_000, 'hostListIdleMs');
     this.#maxAttempts = positive(opts.maxAttempts, 5, 'maxAttempts');
     this.#baseDelayMs = positive(opts.baseDelayMs, 200, 'baseDelayMs');
     this.#maxDelayMs = positive(opts.maxDelayMs, 5_000, 'maxDelayMs');
@@ -135,18 +156,27 @@ export class MackerelClient {
   }
 
   /**
-   * Every host in one of `statuses`; retired hosts are never listed. The API has no paging. A host of the
-   * wrong shape is set aside in `unreadable`; only a wrong envelope fails the call.
+   * Every host in one of `statuses`; retired hosts are never listed. The API has no paging: the list is read as
+   * a stream and each host is cut down (`projectHost`) and read on its own as it arrives. A host of the wrong
+   * shape is set aside in `unreadable`; only a wrong envelope fails the call.
    */
-  async listHosts(statuses: readonly HostStatus[] = ALL_LIVE_STATUSES): Promise<HostList> {
-    return this.findHosts({}, statuses);
+  async listHosts(
+    statuses: readonly HostStatus[] = ALL_LIVE_STATUSES,
+    opts: ListHostsOptions = {},
+  ): Promise<HostListing> {
+    return this.findHosts({}, statuses, opts);
   }
 
-  /** The hosts matching a filter, in all four live statuses unless told otherwise. */
-  async findHosts(filter: HostFilter, statuses: readonly HostStatus[] = ALL_LIVE_STATUSES): Promise<HostList> {
+  /** The hosts matching a filter, in all four live statuses unless told otherwise; streamed like `listHosts`. */
+  async findHosts(
+    filter: HostFilter,
+    statuses: readonly HostStatus[] = ALL_LIVE_STATUSES,
+    opts: ListHostsOptions = {},
+  ): Promise<HostListing> {
+    const started = Date.now();
     const wanted = unique(statuses.map((s) => HostStatus.parse(s)));
     // The API defaults an absent status to working+standby: an empty list must not become that.
-    if (wanted.length === 0) return { hosts: [], unreadable: [] };
+    if (wanted.length === 0) return { hosts: [], unreadable: [], bytes: 0, durationMs: 0 };
     const query: [string, string][] = wanted.map((s) => ['status', s]);
     for (const key of ['customIdentifier', 'name'] as const) {
       const value = filter[key];
@@ -154,14 +184,9 @@ export class MackerelClient {
       requireId(value, key);
       query.push([key, value]);
     }
-    const res = await this.#request({
-      method: 'GET',
-      path: '/api/v0/hosts',
-      route: '/api/v0/hosts',
-      query,
-      schema: HostsResponse,
-    });
-    return readHosts(res.hosts);
+    const url = `${this.#base}${HOST_LIST_PATH}?${new URLSearchParams(query).toString()}`;
+    const read = await withRetry(() => this.#readHostList(url, opts.deadline), this.#hostListRetry(opts.deadline));
+    return { ...read, durationMs: Date.now() - started };
   }
 
   /** One host by id, retired ones included; `undefined` when Mackerel does not know it. */
@@ -212,43 +237,54 @@ export class MackerelClient {
     });
   }
 
-  /**
-   * Retires hosts, ≤ 30 per call. bulk-retire is atomic and answers 404 for the whole batch when any
-   * id is unknown or already retired, so on 404 each id is re-read and only the live ones are sent again.
-   */
+  /** Retires hosts, ≤ 30 per call; a batch that fails fails only its own ids. */
   async retireHosts(ids: readonly string[]): Promise<RetireResult> {
-    const result: RetireResult = { retired: [], alreadyRetired: [], notFound: [] };
+    const result: RetireResult = { retired: [], alreadyRetired: [], notFound: [], done: [], failed: [] };
     const all = unique(ids);
     for (const id of all) requireId(id, 'host id');
-    for (const batch of chunk(all, BULK_RETIRE_LIMIT)) {
-      let pending = batch;
-      for (let round = 0; pending.length > 0; round++) {
-        try {
-          await this.#bulkRetire(pending);
-          result.retired.push(...pending);
-          pending = [];
-        } catch (err) {
-          if (!(err instanceof MackerelApiError && err.status === 404) || round >= RETIRE_REREAD_ROUNDS)
-            throw err;
-          const live: string[] = [];
-          for (const id of pending) {
-            const host = await this.getHost(id);
-            if (host === undefined) result.notFound.push(id);
-            else if (host.isRetired) result.alreadyRetired.push(id);
-            else live.push(id);
-          }
-          pending = live;
-        }
-      }
-    }
+    await eachBatch(all, BULK_RETIRE_LIMIT, result, async (batch) => {
+      const settled = await this.#retireBatch(batch);
+      result.retired.push(...settled.retired);
+      result.alreadyRetired.push(...settled.alreadyRetired);
+      result.notFound.push(...settled.notFound);
+    });
     return result;
   }
 
-  async updateHostStatuses(ids: readonly string[], status: HostStatus): Promise<void> {
+  /**
+   * One batch of ≤ 30. bulk-retire is atomic and answers 404 for the whole batch when any id is unknown or
+   * already retired, so on 404 each id is re-read and only the live ones are sent again.
+   */
+  async #retireBatch(batch: readonly string[]): Promise<Omit<RetireResult, 'done' | 'failed'>> {
+    const out = { retired: [] as string[], alreadyRetired: [] as string[], notFound: [] as string[] };
+    let pending = batch;
+    for (let round = 0; pending.length > 0; round++) {
+      try {
+        await this.#bulkRetire(pending);
+        out.retired.push(...pending);
+        pending = [];
+      } catch (err) {
+        if (!(err instanceof MackerelApiError && err.status === 404) || round >= RETIRE_REREAD_ROUNDS) throw err;
+        const live: string[] = [];
+        for (const id of pending) {
+          const host = await this.getHost(id);
+          if (host === undefined) out.notFound.push(id);
+          else if (host.isRetired) out.alreadyRetired.push(id);
+          else live.push(id);
+        }
+        pending = live;
+      }
+    }
+    return out;
+  }
+
+  /** Sets the status of hosts, ≤ 30 per call; a batch that fails fails only its own ids. */
+  async updateHostStatuses(ids: readonly string[], status: HostStatus): Promise<BulkOutcome> {
     const wanted = HostStatus.parse(status);
     const all = unique(ids);
     for (const id of all) requireId(id, 'host id');
-    for (const batch of chunk(all, BULK_STATUS_LIMIT)) {
+    const result: BulkOutcome = { done: [], failed: [] };
+    await eachBatch(all, BULK_STATUS_LIMIT, result, async (batch) => {
       await this.#request({
         method: 'POST',
         path: '/api/v0/hosts/bulk-update-statuses',
@@ -256,7 +292,8 @@ export class MackerelClient {
         body: { ids: batch, status: wanted },
         schema: SuccessResponse,
       });
-    }
+    });
+    return result;
   }
 
   /** Replaces the host's roles; `roleFullnames` are `Service:role`. */
@@ -317,26 +354,33 @@ export class MackerelClient {
     return out;
   }
 
-  /** Posts check monitoring reports, ≤ 100 per call. Reports are validated before anything is sent. */
-  async postCheckReports(reports: readonly CheckReport[]): Promise<void> {
-    const valid = reports.map((r, i) => {
-      const parsed = CheckReport.safeParse(r);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        const where = ['reports', i, ...(issue?.path ?? [])].map(String).join('.');
-        throw new TypeError(`invalid check report at ${where}: ${issue?.message ?? 'invalid'}`);
-      }
-      return parsed.data;
-    });
-    for (const batch of chunk(valid, CHECK_REPORT_LIMIT)) {
+  /**
+   * Posts check monitoring reports, ≤ 100 per call; a batch that fails fails only its own reports (the
+   * outcome names the objects given). Reports are validated before anything is sent.
+   */
+  async postCheckReports(reports: readonly CheckReport[]): Promise<BulkOutcome<CheckReport>> {
+    const valid = new Map(
+      reports.map((r, i) => {
+        const parsed = CheckReport.safeParse(r);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
+          const where = ['reports', i, ...(issue?.path ?? [])].map(String).join('.');
+          throw new TypeError(`invalid check report at ${where}: ${issue?.message ?? 'invalid'}`);
+        }
+        return [r, parsed.data];
+      }),
+    );
+    const result: BulkOutcome<CheckReport> = { done: [], failed: [] };
+    await eachBatch([...valid.keys()], CHECK_REPORT_LIMIT, result, async (batch) => {
       await this.#request({
         method: 'POST',
         path: '/api/v0/monitoring/checks/report',
         route: '/api/v0/monitoring/checks/report',
-        body: { reports: batch },
+        body: { reports: batch.map((r) => valid.get(r)) },
         schema: SuccessResponse,
       });
-    }
+    });
+    return result;
   }
 
   async #bulkRetire(ids: readonly string[]): Promise<void> {
@@ -363,35 +407,17 @@ export class MackerelClient {
     const query = req.query?.length ? `?${new URLSearchParams(req.query).toString()}` : '';
     const url = `${this.#base}${path}${query}`;
     const endpoint = `${method} ${req.route}`;
-    const headers: Record<string, string> = { 'X-Api-Key': this.#apiKey, Accept: 'application/json' };
+    const headers = this.#headers();
     let body: string | undefined;
     if (req.body !== undefined) {
       headers['Content-Type'] = 'application/json';
       body = JSON.stringify(req.body);
     }
 
-    const text = await withRetry(
-      async () => {
-        this.stats.requests++;
-        this.stats.byEndpoint[endpoint] = (this.stats.byEndpoint[endpoint] ?? 0) + 1;
-        return this.#send(url, method, path, headers, body);
-      },
-      {
-        maxAttempts: this.#maxAttempts,
-        baseDelayMs: this.#baseDelayMs,
-        maxDelayMs: this.#maxDelayMs,
-        budgetMs: this.#budgetMs,
-        sleep: this.#sleep,
-        random: this.#random,
-        isRetryable,
-        retryAfterMs: (err) => (err instanceof MackerelApiError ? err.retryAfterMs : undefined),
-        onRetry: ({ attempt, delayMs, error }) => {
-          this.stats.retries++;
-          const status = error instanceof MackerelApiError ? error.status : undefined;
-          this.#onRetry?.({ method, path, attempt, delayMs, ...(status === undefined ? {} : { status }) });
-        },
-      },
-    );
+    const text = await withRetry(async () => {
+      this.#counted(endpoint);
+      return this.#send(url, method, path, headers, body);
+    }, this.#retryOptions(method, path));
 
     let json: unknown;
     try {
@@ -404,6 +430,86 @@ export class MackerelClient {
       throw new MackerelResponseError(method, path, parsed.error.issues.map(toIssue));
     }
     return parsed.data;
+  }
+
+  #counted(endpoint: string): void {
+    this.stats.requests++;
+    this.stats.byEndpoint[endpoint] = (this.stats.byEndpoint[endpoint] ?? 0) + 1;
+  }
+
+  #headers(): Record<string, string> {
+    return { 'X-Api-Key': this.#apiKey, Accept: 'application/json' };
+  }
+
+  #retryOptions(method: string, path: string): RetryOptions {
+    return {
+      maxAttempts: this.#maxAttempts,
+      baseDelayMs: this.#baseDelayMs,
+      maxDelayMs: this.#maxDelayMs,
+      budgetMs: this.#budgetMs,
+      sleep: this.#sleep,
+      random: this.#random,
+      isRetryable,
+      retryAfterMs: (err) => (err instanceof MackerelApiError ? err.retryAfterMs : undefined),
+      onRetry: ({ attempt, delayMs, error }) => {
+        this.stats.retries++;
+        const status = error instanceof MackerelApiError ? error.status : undefined;
+        this.#onRetry?.({ method, path, attempt, delayMs, ...(status === undefined ? {} : { status }) });
+      },
+    };
+  }
+
+  /**
+   * Without a deadline the host list retries like any call (attempts and the budget). With one, the deadline is
+   * the budget, and a retry starts only if the wait and a whole attempt fit before it.
+   */
+  #hostListRetry(deadline: number | undefined): RetryOptions {
+    const base = this.#retryOptions('GET', HOST_LIST_PATH);
+    if (deadline === undefined) return base;
+    return {
+      ...base,
+      budgetMs: Number.POSITIVE_INFINITY,
+      canRetry: ({ delayMs, lastAttemptMs }) => {
+        const attemptMs = Math.max(MIN_HOST_LIST_ATTEMPT_MS, lastAttemptMs, this.#lastHostListMs);
+        return Date.now() + delayMs + attemptMs <= deadline;
+      },
+    };
+  }
+
+  /** One attempt at the host list: streamed, each host cut down and read on its own as it arrives. */
+  async #readHostList(url: string, deadline: number | undefined): Promise<Omit<HostListing, 'durationMs'>> {
+    this.#counted(`GET ${HOST_LIST_PATH}`);
+    const started = Date.now();
+    const list: HostList = { hosts: [], unreadable: [] };
+    const onHost = (raw: unknown, index: number) => {
+      const read = readHost(projectHost(raw), `hosts.${index}`);
+      if (read.ok) list.hosts.push(read.host);
+      else list.unreadable.push(read.unreadable);
+    };
+    const open = (signal: AbortSignal) =>
+      this.#fetch(url, { method: 'GET', headers: this.#headers(), signal }).catch((err: unknown) => {
+        throw new MackerelNetworkError('GET', HOST_LIST_PATH, this.#redact(describeNetworkError(err)), false);
+      });
+    const bounds = { ttfbMs: this.#hostListTtfbMs, idleMs: this.#hostListIdleMs, deadline };
+    const read = await readHostStream(open, onHost, bounds);
+    if (!read.ok) {
+      const { status, statusText, text, retryAfter } = read;
+      throw this.#apiError('GET', HOST_LIST_PATH, status, statusText, text, retryAfter);
+    }
+    this.#lastHostListMs = Date.now() - started;
+    return { ...list, bytes: read.bytes };
+  }
+
+  #apiError(
+    method: string,
+    path: string,
+    status: number,
+    statusText: string,
+    text: string,
+    retryAfter: string | null,
+  ): MackerelApiError {
+    const message = this.#redact(apiMessage(text, statusText, status));
+    return new MackerelApiError(method, path, status, message, parseRetryAfter(retryAfter));
   }
 
   /** One HTTP exchange: resolves with the body of a 2xx, throws a typed error otherwise. */
@@ -432,13 +538,7 @@ export class MackerelClient {
       throw new MackerelNetworkError(method, path, this.#redact(reason), timedOut);
     }
     if (status >= 200 && status < 300) return text;
-    throw new MackerelApiError(
-      method,
-      path,
-      status,
-      this.#redact(apiMessage(text, statusText, status)),
-      parseRetryAfter(retryAfter),
-    );
+    throw this.#apiError(method, path, status, statusText, text, retryAfter);
   }
 
   /** Belt and braces: nothing the server or the network says is allowed to echo the key back. */
@@ -448,6 +548,8 @@ export class MackerelClient {
 }
 
 function isRetryable(err: unknown): boolean {
+  // Past the run's deadline there is no time for another attempt.
+  if (err instanceof HostListDeadlineError) return false;
   if (err instanceof MackerelNetworkError) return true;
   if (err instanceof MackerelApiError) return err.status === 429 || err.status >= 500;
   return false;
@@ -482,6 +584,7 @@ function describeNetworkError(err: unknown): string {
 function toIssue(issue: z.core.$ZodIssue): ResponseIssue {
   return { path: issue.path.map(String).join('.'), message: issue.message };
 }
+
 
 const LOOPBACK_HOSTS = new Set(['localhost', '[::1]', '::1']);
 
@@ -529,4 +632,22 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+/** Sends `items` in batches of `size`, one after another, settling each batch's items in `into`. */
+async function eachBatch<T>(
+  items: readonly T[],
+  size: number,
+  into: BulkOutcome<T>,
+  send: (batch: readonly T[]) => Promise<void>,
+): Promise<void> {
+  for (const batch of chunk(items, size)) {
+    try {
+      await send(batch);
+      into.done.push(...batch);
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      into.failed.push(...batch.map((id): Failure<T> => ({ id, error })));
+    }
+  }
 }

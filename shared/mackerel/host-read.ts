@@ -4,16 +4,10 @@
  * everyone else. A host that does not validate is left out of the list, and reported with the field at fault.
  */
 import type { z } from 'zod';
+import type { HostList, UnreadableHost } from '../reconcile/model.js';
 import { Host } from './schemas.js';
 
-/** A host the run could not read and therefore never touches. */
-export interface UnreadableHost {
-  /** the host's id, when that much could be read */
-  id?: string;
-  /** where in the response, e.g. `hosts.3.meta` */
-  field: string;
-  problem: string;
-}
+export type { HostList, UnreadableHost };
 
 export type HostRead = { ok: true; host: Host } | { ok: false; unreadable: UnreadableHost };
 
@@ -32,12 +26,6 @@ export function readHost(raw: unknown, where: string): HostRead {
       problem: (issue?.message ?? 'invalid host').slice(0, 200),
     },
   };
-}
-
-/** The readable hosts of a list and the ones set aside. */
-export interface HostList {
-  hosts: Host[];
-  unreadable: UnreadableHost[];
 }
 
 export function readHosts(raws: readonly unknown[], where = 'hosts'): HostList {

@@ -1,20 +1,18 @@
 /**
- * Act: perform a plan's actions exactly once each. Every side effect is claimed in the ledger first and
- * marked done after; a failure gives the claim back so the next run retries it, and a run killed half-way
- * leaves a claim whose lease runs out. Retirements are re-checked against EC2 right before they happen.
+ * Act: perform a plan's actions exactly once each, as claim → effect → commit → publish. Every side effect is
+ * claimed in the ledger first and marked done after; a failure gives the claim back so the next run retries
+ * it, and a run killed half-way leaves a claim whose lease runs out. What each kind of action does is its
+ * effector's business (`effectors/`); this module knows no action kind.
  */
-import type { Ec2Inventory } from '../ec2/inventory.js';
-import type { Finding, FindingsPublisher } from '../findings/publish.js';
-import {
-  BULK_RETIRE_LIMIT,
-  BULK_STATUS_LIMIT,
-  CHECK_REPORT_LIMIT,
-  type MackerelClient,
-} from '../mackerel/client.js';
-import type { CheckReport, HostStatus } from '../mackerel/schemas.js';
-import type { InstanceCommit, InstanceOutcome, StateStore } from '../state/store.js';
-import { chunk, groupBy, mapLimit } from '../util/concurrency.js';
-import type { Action, Plan, ReportCheckAction, RetireAction, SetStatusAction } from './types.js';
+import { asError, DependencyPending, describeError, ReconcileError, SimulatedCrash } from '../errors.js';
+import { groupBy, mapLimit } from '../util/concurrency.js';
+import { type EffectContext, type Settled } from './effectors/effector.js';
+import { effectorOf, ORDERED } from './effectors/index.js';
+import type { Finding } from './model.js';
+import type { InstanceCommit, InstanceOutcome, Ports } from './ports.js';
+import type { Action, Plan } from './types.js';
+
+export { SimulatedCrash };
 
 export type Outcome =
   | 'done'
@@ -36,13 +34,8 @@ export interface ActionResult {
   reason: string;
   detail?: Record<string, unknown>;
   error?: string;
-}
-
-export interface ExecuteDeps {
-  mackerel: MackerelClient;
-  inventory: Ec2Inventory;
-  store: StateStore;
-  publisher: FindingsPublisher;
+  /** the class of the error (`MackerelApiError`, `RecheckBlocked`, `DependencyPending`, …) */
+  errorName?: string;
 }
 
 export interface ExecuteOptions {
@@ -53,7 +46,7 @@ export interface ExecuteOptions {
   leaseMs?: number;
   /** test hook: simulate a Lambda dying after its claims, before the side effects */
   crashAfterClaim?: boolean;
-  /** what to record per instance with the claims (sightings, links); see StateStore.begin */
+  /** what to record per instance with the claims (sightings, links); see Ledger.begin */
   commits?: ReadonlyMap<string, Omit<InstanceCommit, 'claims' | 'restores'>>;
   /** state-change events to mark handled once their instance's actions did not fail */
   events?: ReadonlyMap<string, string[]>;
@@ -72,183 +65,144 @@ export interface ExecuteResult {
 }
 
 const DEFAULT_LEASE_MS = 16 * 60 * 1000;
-const STATE_ONLY = new Set<Action['kind']>(['forget-memo']);
+const CLAIM_CONCURRENCY = 16;
 
-export class SimulatedCrash extends Error {
-  override name = 'SimulatedCrash';
-}
-
-function summarize(
-  a: Action,
-): Pick<ActionResult, 'key' | 'kind' | 'instanceId' | 'instanceState' | 'hostId' | 'reason' | 'detail'> {
-  const base = {
+function summarize(a: Action): Omit<ActionResult, 'outcome'> {
+  const { hostId, detail } = effectorOf(a).describe(a);
+  return {
     key: a.key,
     kind: a.kind,
     instanceId: a.instanceId,
     ...(a.instanceState ? { instanceState: a.instanceState } : {}),
     reason: a.reason,
+    ...(hostId !== undefined ? { hostId } : {}),
+    detail,
   };
-  switch (a.kind) {
-    case 'retire':
-      return { ...base, hostId: a.hostId, detail: { hostName: a.hostName, retireReason: a.retireReason } };
-    case 'set-status':
-      return { ...base, hostId: a.hostId, detail: { hostName: a.hostName, from: a.from, to: a.to } };
-    case 'merge-roles':
-      return { ...base, hostId: a.hostId, detail: { roleFullnames: a.roleFullnames } };
-    case 'report-check':
-      return { ...base, hostId: a.hostId, detail: { name: a.name, status: a.status } };
-    case 'enable-imds':
-      return { ...base, detail: { region: a.region } };
-    case 'forget-memo':
-      return { ...base, hostId: a.hostId, detail: { memo: a.memo } };
+}
+
+/** The outcome of every action of one run, as it is settled. */
+class Results {
+  readonly #byKey = new Map<string, ActionResult>();
+
+  settle(a: Action, outcome: Outcome, error?: unknown): void {
+    this.#byKey.set(a.key, { ...summarize(a), outcome, ...(error === undefined ? {} : describeError(error)) });
+  }
+  outcome(key: string): Outcome | undefined {
+    return this.#byKey.get(key)?.outcome;
+  }
+  isDone(key: string): boolean {
+    return this.outcome(key) === 'done';
+  }
+  failures(): ActionResult[] {
+    return [...this.#byKey.values()].filter((r) => r.outcome === 'failed');
+  }
+  /** in plan order; an action nobody settled is reported, never dropped */
+  of(plan: Plan): ActionResult[] {
+    const missing = new ReconcileError('not performed');
+    return plan.actions.map((a) => this.#byKey.get(a.key) ?? { ...summarize(a), outcome: 'failed', ...describeError(missing) });
   }
 }
 
-const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
-
-export async function execute(plan: Plan, deps: ExecuteDeps, opts: ExecuteOptions): Promise<ExecuteResult> {
-  const all = [...plan.findings, ...plan.actions.flatMap((a) => a.findings)];
+export async function execute(plan: Plan, ports: Ports, opts: ExecuteOptions): Promise<ExecuteResult> {
   if (opts.dryRun) {
     return {
       results: plan.actions.map((a) => ({ ...summarize(a), outcome: 'planned' })),
-      findings: { published: 0, failed: 0, planned: all },
+      findings: { published: 0, failed: 0, planned: [...plan.findings, ...plan.actions.flatMap((a) => a.findings)] },
     };
   }
-  const leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
-  const results = new Map<string, ActionResult>();
-  const settle = (a: Action, outcome: Outcome, error?: string) =>
-    results.set(a.key, { ...summarize(a), outcome, ...(error ? { error } : {}) });
+  const results = new Results();
+  const { claimed, confirmed } = await claim(plan, ports, opts, results);
+  if (opts.crashAfterClaim) throw new SimulatedCrash('simulated Lambda timeout after claiming');
+  const ctx = effectContext(ports, opts);
+  await effect(claimed, ctx, results);
+  await commit(claimed, confirmed, ports, opts, ctx, results);
+  const findings = await publish(plan, claimed, ports, opts.runId, results);
+  return { results: results.of(plan), findings };
+}
 
-  // 1. Record what was seen and claim, one conditional write per instance (only what a person confirmed,
-  // when that is asked for: the rest is reported `not-confirmed` and neither claimed nor performed).
+function effectContext(ports: Ports, opts: ExecuteOptions): EffectContext {
+  let stamp: number | undefined;
+  return {
+    hosts: ports.hosts,
+    fleet: ports.fleet,
+    stamp: () => (stamp ??= Math.floor(opts.clock() / 1000)),
+    terminated: opts.terminated ?? new Set(),
+  };
+}
+
+/**
+ * 1. Record what was seen and claim, one conditional write per instance (only what a person confirmed, when
+ * that is asked for: the rest is reported `not-confirmed` and neither claimed nor performed). Returns the
+ * actions this run may perform, in plan order.
+ */
+async function claim(plan: Plan, ports: Ports, opts: ExecuteOptions, results: Results) {
   const only = opts.only;
-  if (only) for (const a of plan.actions) if (!only.has(a.key)) settle(a, 'not-confirmed');
+  if (only) for (const a of plan.actions) if (!only.has(a.key)) results.settle(a, 'not-confirmed');
   const confirmed = only ? plan.actions.filter((a) => only.has(a.key)) : plan.actions;
   const byInstance = groupBy(confirmed, (a) => a.instanceId);
   const ids = new Set([...(opts.commits?.keys() ?? []), ...byInstance.keys(), ...(opts.events?.keys() ?? [])]);
-  const claimed: Action[] = [];
-  await mapLimit([...ids], 16, async (instanceId) => {
+  const claimed = new Set<Action>();
+  await mapLimit([...ids], CLAIM_CONCURRENCY, async (instanceId) => {
     const actions = byInstance.get(instanceId) ?? [];
-    const ledgered = actions.filter((a) => !STATE_ONLY.has(a.kind));
-    const commit = opts.commits?.get(instanceId) ?? { instanceId };
+    const ledgered = actions.filter((a) => effectorOf(a).ledgered);
     const nowMs = opts.clock();
-    const restores = ledgered.flatMap((a) =>
-      a.kind === 'set-status' && a.remember
-        ? [
-            {
-              key: a.key,
-              memo: { instanceId, hostId: a.hostId, status: a.remember, setAt: Math.floor(nowMs / 1000) },
-            },
-          ]
-        : [],
-    );
-    const begun = await deps.store.begin(
-      { ...commit, claims: ledgered.map((a) => a.key), restores },
+    const restores = ledgered.flatMap((a) => {
+      const memo = effectorOf(a).claimMemo?.(a, Math.floor(nowMs / 1000));
+      return memo ? [{ key: a.key, memo }] : [];
+    });
+    const begun = await ports.ledger.begin(
+      { ...(opts.commits?.get(instanceId) ?? { instanceId }), claims: ledgered.map((a) => a.key), restores },
       opts.runId,
       nowMs,
-      leaseMs,
+      opts.leaseMs ?? DEFAULT_LEASE_MS,
     );
     const mine = new Set(begun.claimed);
     for (const a of actions) {
-      if (STATE_ONLY.has(a.kind) || mine.has(a.key)) claimed.push(a);
-      else settle(a, begun.held[a.key] === 'done' ? 'already-done' : 'in-progress');
+      if (!effectorOf(a).ledgered || mine.has(a.key)) claimed.add(a);
+      else results.settle(a, begun.held[a.key] === 'done' ? 'already-done' : 'in-progress');
     }
   });
-  if (opts.crashAfterClaim) throw new SimulatedCrash('simulated Lambda timeout after claiming');
-  const order = new Map(plan.actions.map((a, i) => [a.key, i]));
-  claimed.sort((a, b) => (order.get(a.key) ?? 0) - (order.get(b.key) ?? 0));
+  return { claimed: plan.actions.filter((a) => claimed.has(a)), confirmed };
+}
 
-  const fail = (actions: readonly Action[], e: unknown, outcome: Outcome = 'failed') => {
-    for (const a of actions) settle(a, outcome, errorText(e));
+/**
+ * 2. Each effector in its registered order performs its claimed actions. An action that depends on another
+ * (a duplicate's retirement on its role merge, a memo on its host's retirement) waits until that one is done.
+ */
+async function effect(claimed: readonly Action[], ctx: EffectContext, results: Results): Promise<void> {
+  const ready = (a: Action) => {
+    if (!a.dependsOn) return true;
+    const dep = results.outcome(a.dependsOn);
+    if (dep === 'done' || dep === 'already-done') return true;
+    results.settle(a, 'deferred', new DependencyPending(a.dependsOn));
+    return false;
   };
-  const succeed = (actions: readonly Action[]) => {
-    for (const a of actions) settle(a, 'done');
-  };
-  const of = <K extends Action['kind']>(kind: K) =>
-    claimed.filter((a): a is Extract<Action, { kind: K }> => a.kind === kind);
-
-  // 2. Merge roles onto canonical hosts (before their duplicates may be retired).
-  await mapLimit(of('merge-roles'), 8, async (a) => {
-    try {
-      await deps.mackerel.updateRoleFullnames(a.hostId, a.roleFullnames);
-      succeed([a]);
-    } catch (e) {
-      fail([a], e);
-    }
-  });
-
-  // 3. Status changes, one bulk call per target status and 30 hosts (the restore memos went with the claims).
-  // A call per batch, so a failed batch gives back only its own claims: the batches before it are done.
-  const statusBatches = [...groupBy<SetStatusAction, HostStatus>(of('set-status'), (a) => a.to)].flatMap(
-    ([to, byTarget]) => chunk(byTarget, BULK_STATUS_LIMIT).map((group) => [to, group] as const),
-  );
-  for (const [to, group] of statusBatches) {
-    try {
-      await deps.mackerel.updateHostStatuses(
-        group.map((a) => a.hostId),
-        to,
-      );
-      succeed(group);
-    } catch (e) {
-      fail(group, e);
-    }
+  for (const effector of ORDERED) {
+    const mine = claimed.filter((a) => a.kind === effector.kind).filter(ready);
+    await mapLimit(effector.batch(mine), effector.concurrency, async (batch) => {
+      let settled: Settled[];
+      try {
+        settled = await effector.perform(batch, ctx);
+      } catch (e) {
+        settled = batch.map((action) => ({ action, outcome: 'failed', error: asError(e) }));
+      }
+      for (const s of settled) results.settle(s.action, s.outcome, 'error' in s ? s.error : undefined);
+    });
   }
+}
 
-  // 4. Check reports, ≤ 100 a call, one call per batch for the same reason.
-  const at = Math.floor(opts.clock() / 1000);
-  for (const checks of chunk(of('report-check'), CHECK_REPORT_LIMIT)) {
-    const reports: CheckReport[] = checks.map((a: ReportCheckAction) => ({
-      source: { type: 'host', hostId: a.hostId },
-      name: a.name,
-      status: a.status,
-      message: a.message.slice(0, 1024),
-      occurredAt: at,
-    }));
-    try {
-      await deps.mackerel.postCheckReports(reports);
-      succeed(checks);
-    } catch (e) {
-      fail(checks, e);
-    }
-  }
-
-  // 5. IMDS remediation (the API takes one instance a call).
-  await mapLimit(of('enable-imds'), 4, async (a) => {
-    try {
-      await deps.inventory.enableMetadataEndpoint(a.region, a.instanceId);
-      succeed([a]);
-    } catch (e) {
-      fail([a], e);
-    }
-  });
-
-  // 6. Retirements: dependencies, then a fresh look at EC2, then bulk-retire.
-  const retires: RetireAction[] = [];
-  for (const a of of('retire')) {
-    const dep = a.dependsOn ? results.get(a.dependsOn) : undefined;
-    if (a.dependsOn && dep?.outcome !== 'done' && dep?.outcome !== 'already-done') {
-      fail([a], new Error(`waiting for ${a.dependsOn}`), 'deferred');
-    } else retires.push(a);
-  }
-  const cleared = await recheckRetirements(retires, deps, fail, opts.terminated ?? new Set());
-  // One bulk call per 30 hosts, so a failed batch gives back only its own claims.
-  for (const batch of chunk(cleared, BULK_RETIRE_LIMIT)) {
-    try {
-      await deps.mackerel.retireHosts(batch.map((a) => a.hostId));
-      succeed(batch);
-    } catch (e) {
-      fail(batch, e);
-    }
-  }
-
-  // 7. Memos that mean nothing any more go with the completions, once the retirement they wait for is done.
-  for (const a of of('forget-memo')) {
-    const dep = a.dependsOn ? results.get(a.dependsOn)?.outcome : undefined;
-    if (a.dependsOn && dep !== 'done' && dep !== 'already-done') settle(a, 'deferred', `waiting for ${a.dependsOn}`);
-    else succeed([a]);
-  }
-
-  // 8. Record completions, memos and handled events (one write per instance), then publish what happened.
+/**
+ * 3. Record completions, memos and handled events (one write per instance). A claim whose action did not get
+ * done is given back; an event is handled only when none of its instance's actions failed.
+ */
+async function commit(
+  claimed: readonly Action[],
+  confirmed: readonly Action[],
+  ports: Ports,
+  opts: ExecuteOptions,
+  ctx: EffectContext,
+  results: Results,
+): Promise<void> {
   const outcomes = new Map<string, InstanceOutcome>();
   const outcomeOf = (instanceId: string) => {
     let o = outcomes.get(instanceId);
@@ -260,33 +214,30 @@ export async function execute(plan: Plan, deps: ExecuteDeps, opts: ExecuteOption
   };
   for (const a of claimed) {
     const o = outcomeOf(a.instanceId);
-    if (results.get(a.key)?.outcome !== 'done') {
-      if (!STATE_ONLY.has(a.kind)) o.released.push(a.key);
+    const effector = effectorOf(a);
+    if (!results.isDone(a.key)) {
+      if (effector.ledgered) o.released.push(a.key);
       continue;
     }
-    if (!STATE_ONLY.has(a.kind)) o.done.push(a.key);
-    if (a.kind === 'set-status' && a.restoring) o.forgetRestores.push(a.hostId);
-    if (a.kind === 'report-check') {
-      o.checks.push({ instanceId: a.instanceId, hostId: a.hostId, name: a.name, status: a.status, changedAt: at });
-    }
-    if (a.kind === 'forget-memo') {
-      if (a.memo === 'restore') o.forgetRestores.push(a.hostId);
-      else o.forgetChecks.push({ name: a.memo, hostId: a.hostId });
-    }
+    if (effector.ledgered) o.done.push(a.key);
+    effector.commit?.(a, o, ctx);
   }
+  const failedInstances = new Set(confirmed.filter((a) => results.outcome(a.key) === 'failed').map((a) => a.instanceId));
   for (const [instanceId, eventIds] of opts.events ?? []) {
-    const failed = (byInstance.get(instanceId) ?? []).some((a) => results.get(a.key)?.outcome === 'failed');
-    if (!failed) outcomeOf(instanceId).events.push(...eventIds);
+    if (!failedInstances.has(instanceId)) outcomeOf(instanceId).events.push(...eventIds);
   }
-  await mapLimit([...outcomes.values()], 16, (o) => deps.store.finish(o, opts.runId, opts.clock()));
-  const done = claimed.filter((a) => results.get(a.key)?.outcome === 'done');
-  const toPublish: Finding[] = [...plan.findings, ...done.flatMap((a) => a.findings)];
-  const failures = [...results.values()].filter((r) => r.outcome === 'failed');
+  await mapLimit([...outcomes.values()], CLAIM_CONCURRENCY, (o) => ports.ledger.finish(o, opts.runId, opts.clock()));
+}
+
+/** 4. Publish what happened: the plan's own findings, those of done actions, and `Reconcile Failed`. */
+async function publish(plan: Plan, claimed: readonly Action[], ports: Ports, runId: string, results: Results) {
+  const toPublish: Finding[] = [...plan.findings, ...claimed.filter((a) => results.isDone(a.key)).flatMap((a) => a.findings)];
+  const failures = results.failures();
   if (failures.length > 0) {
     toPublish.push({
       detailType: 'Reconcile Failed',
       detail: {
-        runId: opts.runId,
+        runId,
         failed: failures
           .slice(0, 50)
           .map((f) => ({ key: f.key, instanceId: f.instanceId, hostId: f.hostId, error: f.error })),
@@ -294,45 +245,6 @@ export async function execute(plan: Plan, deps: ExecuteDeps, opts: ExecuteOption
       },
     });
   }
-  const pub = await deps.publisher.publish(toPublish);
-  return {
-    results: plan.actions.map(
-      (a) => results.get(a.key) ?? { ...summarize(a), outcome: 'failed', error: 'not performed' },
-    ),
-    findings: { published: pub.published, failed: pub.failed.length, planned: toPublish },
-  };
-}
-
-/** Never retire a host linked to a running instance: ask EC2 again right before retiring. */
-async function recheckRetirements(
-  retires: RetireAction[],
-  deps: ExecuteDeps,
-  fail: (actions: readonly Action[], e: unknown, outcome?: Outcome) => void,
-  terminated: ReadonlySet<string>,
-): Promise<RetireAction[]> {
-  // No second look for duplicate merges (their instance is running and keeps its canonical host) nor for
-  // instances EC2 answered `terminated` for in this run: termination is final and instance ids are never reused.
-  const final = (a: RetireAction) =>
-    a.retireReason === 'duplicate-stale' || (a.retireReason === 'instance-terminated' && terminated.has(a.instanceId));
-  const cleared: RetireAction[] = retires.filter(final);
-  const byRegion = groupBy(
-    retires.filter((a) => !final(a)),
-    (a) => a.region ?? '',
-  );
-  for (const [region, group] of byRegion) {
-    try {
-      const { found } = await deps.inventory.describe(region, [...new Set(group.map((a) => a.instanceId))]);
-      const alive = new Map(
-        found.filter((i) => i.state !== 'terminated').map((i) => [i.instanceId, i.state]),
-      );
-      const blocked = group.filter((a) => alive.has(a.instanceId));
-      cleared.push(...group.filter((a) => !alive.has(a.instanceId)));
-      for (const a of blocked) {
-        fail([a], new Error(`instance ${a.instanceId} is ${alive.get(a.instanceId)} again`), 'blocked');
-      }
-    } catch (e) {
-      fail(group, new Error(`re-check of ${region} failed: ${errorText(e)}`), 'blocked');
-    }
-  }
-  return cleared;
+  const pub = await ports.findings.publish(toPublish);
+  return { published: pub.published, failed: pub.failed.length, planned: toPublish };
 }

@@ -1,10 +1,10 @@
 /**
- * Linking hosts to instances, in the order DESIGN.md fixes:
+ * Linking hosts to instances, in the order docs/design.md fixes:
  * customIdentifier, then meta.cloud instance-id, then (only for hosts with neither) the weak private DNS / IP
  * match, which must also have been created after the instance launched. Private addresses are reused, so a weak
  * match that qualifies for several instances prefers the running one and otherwise links nothing.
  */
-import type { Host } from '../mackerel/schemas.js';
+import type { Host } from './model.js';
 import type { Ambiguity, Link, LinkStrength } from './types.js';
 
 /** The fields of an instance matching needs; a stored record of a vanished instance has them too. */

@@ -1,16 +1,13 @@
 /**
- * Observe: read Mackerel, EC2 and the store into one validated Observation. Reading only: this account's
- * sightings (ownership) are applied to the records in memory, and the executor stores them together with
- * its claims; what to change is the planner's business.
+ * Observe: read the host directory, the fleet and the ledger into one validated Observation. Reading only:
+ * this account's sightings (ownership) are applied to the records in memory, and the executor stores them
+ * together with its claims; what to change is the planner's business.
  */
-
-import type { Instance } from '../ec2/instance.js';
-import type { Ec2Inventory } from '../ec2/inventory.js';
-import type { MackerelClient } from '../mackerel/client.js';
-import type { HostList, UnreadableHost } from '../mackerel/host-read.js';
-import { type InstanceState, nextRecord, type Sighting, type StateStore } from '../state/store.js';
-import { duplicateCandidates, hasIgnoreTag, type LinkInput } from './plan.js';
+import type { HostList, Instance, UnreadableHost } from './model.js';
+import { duplicateCandidates, hasIgnoreTag, type LinkInput } from './link.js';
+import type { HostDirectory, LedgerState, Ports } from './ports.js';
 import { notify, type OnProgress, reported } from './progress.js';
+import { nextRecord, type Sighting } from './record.js';
 import type { InstanceRecord, Observation, RegionStatus } from './types.js';
 import { mapLimit } from '../util/concurrency.js';
 
@@ -18,10 +15,7 @@ import { mapLimit } from '../util/concurrency.js';
 export const MAX_FILTERED_LOOKUPS = 30;
 const LOOKUP_CONCURRENCY = 8;
 
-export interface ObserveDeps {
-  mackerel: MackerelClient;
-  inventory: Ec2Inventory;
-  store: StateStore;
+export interface ObserveDeps extends Pick<Ports, 'hosts' | 'fleet' | 'ledger'> {
   accountId: string;
   /** told what has been read so far (a command line's progress line); optional */
   onProgress?: OnProgress;
@@ -29,14 +23,18 @@ export interface ObserveDeps {
 
 export interface ObserveOptions {
   now: number;
+  /** epoch ms by which the host list must have been read (see `ListHostsOptions.deadline`) */
+  hostListDeadline?: number;
 }
 
 /** The observation, and the state as it was read (the executor's writes are conditional on it). */
 export interface Observed {
   observation: Observation;
-  stored: InstanceState;
+  stored: LedgerState;
   /** hosts (or their metric entries) of the wrong shape: left untouched, listed in the report */
   unreadableHosts: UnreadableHost[];
+  /** what reading the whole host list cost, when it was read (a sweep) */
+  hostList?: { hosts: number; bytes: number; durationMs: number };
 }
 
 const toSighting = (i: Instance, accountId: string, stateTime: number): Sighting => ({
@@ -53,7 +51,7 @@ const toSighting = (i: Instance, accountId: string, stateTime: number): Sighting
 });
 
 /** The records after these sightings; a record that changed is a new object (what the executor stores). */
-function applySightings(sightings: readonly Sighting[], state: InstanceState, now: number): InstanceRecord[] {
+function applySightings(sightings: readonly Sighting[], state: LedgerState, now: number): InstanceRecord[] {
   const nowS = Math.floor(now / 1000);
   const byId = new Map(state.records.map((r) => [r.instanceId, r]));
   for (const s of sightings) {
@@ -72,7 +70,7 @@ async function withMetrics(
   const latestMetricTime: Record<string, number> = {};
   if (candidates.length > 0) {
     notify(deps.onProgress, { step: 'metrics', hosts: candidates.length });
-    const res = await deps.mackerel.latestMetrics(candidates, ['loadavg5']);
+    const res = await deps.hosts.latestMetrics(candidates, ['loadavg5']);
     for (const [hostId, metrics] of Object.entries(res.latest)) {
       const t = metrics.loadavg5?.time;
       if (t !== undefined) latestMetricTime[hostId] = t;
@@ -84,6 +82,11 @@ async function withMetrics(
   return { ...input, latestMetricTime };
 }
 
+function listAllHosts(deps: ObserveDeps, opts: ObserveOptions) {
+  const list = deps.hosts.listHosts(undefined, { deadline: opts.hostListDeadline });
+  return reported(list, deps.onProgress, (l) => ({ step: 'hosts', hosts: l.hosts.length }));
+}
+
 /** The sweep: every host, every instance of every region, everything the store knows. */
 export async function observeFleet(
   deps: ObserveDeps,
@@ -93,9 +96,9 @@ export async function observeFleet(
   const { now } = opts;
   const nowS = Math.floor(now / 1000);
   const [list, inventories, state] = await Promise.all([
-    reported(deps.mackerel.listHosts(), deps.onProgress, (h) => ({ step: 'hosts', hosts: h.hosts.length })),
-    deps.inventory.listRegions(regions, (r) => notify(deps.onProgress, { step: 'instances', ...r })),
-    reported(deps.store.loadAll(nowS), deps.onProgress, (s) => ({ step: 'state', records: s.records.length })),
+    listAllHosts(deps, opts),
+    deps.fleet.listRegions(regions, (r) => notify(deps.onProgress, { step: 'instances', ...r })),
+    reported(deps.ledger.loadAll(nowS), deps.onProgress, (s) => ({ step: 'state', records: s.records.length })),
   ]);
   const instances = inventories.flatMap((r) => (r.ok ? r.instances : []));
   const regionStatus: RegionStatus[] = inventories.map((r) =>
@@ -114,7 +117,8 @@ export async function observeFleet(
     { now, mode: 'fleet', regions: regionStatus, hosts: list.hosts, instances, notFound: [], state: { ...state, records } },
     unreadableHosts,
   );
-  return { observation, stored: state, unreadableHosts };
+  const hostList = { hosts: list.hosts.length, bytes: list.bytes, durationMs: list.durationMs };
+  return { observation, stored: state, unreadableHosts, hostList };
 }
 
 export interface Target {
@@ -144,7 +148,7 @@ async function describeTargets(
   return Promise.all(
     [...byRegion].map(async ([region, regionIds]) => {
       try {
-        const res = await deps.inventory.describe(region, regionIds);
+        const res = await deps.fleet.describe(region, regionIds);
         notify(deps.onProgress, { step: 'instances', region, pages: 1, instances: res.found.length, done: true });
         return { region, ok: true as const, ...res };
       } catch (e) {
@@ -163,10 +167,11 @@ async function describeTargets(
  * links, which no filter finds).
  */
 export async function findInstanceHosts(
-  mackerel: MackerelClient,
+  mackerel: HostDirectory,
   ids: readonly string[],
   instances: readonly Instance[],
   recorded: Map<string, InstanceRecord>,
+  deadline?: number,
 ): Promise<HostList> {
   const live = new Map(instances.map((i) => [i.instanceId, i]));
   const filters: { customIdentifier?: string; name?: string }[] = [];
@@ -181,8 +186,8 @@ export async function findInstanceHosts(
   }
   for (const name of names) if (name) filters.push({ name });
   // A replay of many instances: one host list is cheaper than three look-ups each.
-  if (filters.length > MAX_FILTERED_LOOKUPS) return mackerel.listHosts();
-  const lists = await mapLimit(filters, LOOKUP_CONCURRENCY, (f) => mackerel.findHosts(f));
+  if (filters.length > MAX_FILTERED_LOOKUPS) return mackerel.listHosts(undefined, { deadline });
+  const lists = await mapLimit(filters, LOOKUP_CONCURRENCY, (f) => mackerel.findHosts(f, undefined, { deadline }));
   const byId = new Map<string, HostList['hosts'][number]>();
   const unreadable = new Map<string, UnreadableHost>();
   const add = (l: HostList) => {
@@ -205,16 +210,17 @@ export async function observeInstances(
   targets: readonly Target[],
   regions: readonly string[],
   opts: ObserveOptions,
-  loaded?: InstanceState,
+  loaded?: LedgerState,
 ): Promise<Observed> {
   const { now } = opts;
   const nowS = Math.floor(now / 1000);
   const ids = [...new Set(targets.map((t) => t.instanceId))];
-  const state = loaded ?? (await deps.store.loadInstances(ids, nowS));
+  const state = loaded ?? (await deps.ledger.loadInstances(ids, nowS));
   const recorded = new Map(state.records.map((r) => [r.instanceId, r]));
   const described = await describeTargets(deps, targets, regions, recorded);
   const instances = described.flatMap((d) => (d.ok ? d.found : []));
-  const list = await reported(findInstanceHosts(deps.mackerel, ids, instances, recorded), deps.onProgress, (h) => ({
+  const found$ = findInstanceHosts(deps.hosts, ids, instances, recorded, opts.hostListDeadline);
+  const list = await reported(found$, deps.onProgress, (h) => ({
     step: 'hosts',
     hosts: h.hosts.length,
   }));

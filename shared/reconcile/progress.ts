@@ -2,7 +2,7 @@
  * What observe reports while it reads, so that a person waiting on a large fleet sees it move (the command
  * line's progress line). Purely informative: a listener never changes what is read or decided.
  */
-import type { RegionProgress } from '../ec2/inventory.js';
+import type { RegionProgress } from './ports.js';
 
 export type Progress =
   /** the Mackerel host list was read (one call: the API has no paging) */

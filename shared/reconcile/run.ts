@@ -2,13 +2,12 @@
  * One reconciliation run: observe → plan → act → report. The three handlers call these and nothing else.
  */
 import { randomUUID } from 'node:crypto';
-import type { Ec2StateChangeEvent } from '../events/schemas.js';
-import type { UnreadableHost } from '../mackerel/host-read.js';
-import type { Runtime } from '../runtime.js';
-import { type InstanceCommit, type InstanceState, sameSet } from '../state/store.js';
 import { type ActionResult, type ExecuteResult, execute } from './execute.js';
-import { type Observed, observeFleet, observeInstances, type Target } from './observe.js';
+import type { InstanceStateEvent, UnreadableHost } from './model.js';
+import { type ObserveDeps, type Observed, observeFleet, observeInstances, type Target } from './observe.js';
 import { plan } from './plan.js';
+import { type InstanceCommit, type LedgerState, portsOf, type RunContext } from './ports.js';
+import { sameSet } from './record.js';
 import type { Plan, Policy, RegionStatus } from './types.js';
 
 export type Trigger = 'instance-state-change' | 'sweep' | 'replay' | 'cli';
@@ -55,6 +54,8 @@ export interface Report {
   unreadableHosts: UnreadableHost[];
   /** what made the run incomplete (a region EC2 could not be read for, a failed action), one line each */
   errors: string[];
+  /** the whole host list, when the run read it: how many hosts, how many bytes, how long (a sweep) */
+  hostList?: { hosts: number; bytes: number; durationMs: number };
   circuitBreaker?: Plan['circuitBreaker'];
   events?: EventOutcome[];
   /** requests this run had to repeat (429, 5xx, throttling), per API */
@@ -69,12 +70,14 @@ export interface RunOptions {
   crashAfterClaim?: boolean;
   /** the command line's confirmed plan, see ExecuteOptions */
   only?: ReadonlySet<string>;
+  /** epoch ms by which the host list must have been read, leaving the rest of the invocation to plan and act */
+  hostListDeadline?: number;
 }
 
 const SWEEP_LEASE = 'sweep';
 const SWEEP_LEASE_MS = 15 * 60 * 1000;
 
-function policyOf(rt: Runtime, dryRun: boolean, circuitBreaker: boolean): Policy {
+function policyOf(rt: RunContext, dryRun: boolean, circuitBreaker: boolean): Policy {
   const c = rt.config;
   return {
     dryRun,
@@ -90,13 +93,13 @@ function policyOf(rt: Runtime, dryRun: boolean, circuitBreaker: boolean): Policy
  * A dry-run deployment stays dry whatever a request says: a request can only ask for more caution.
  * (A replay payload with `"dryRun": false` must not be a back door around `DRY_RUN=true`.)
  */
-export function resolveDryRun(rt: Runtime, requested: boolean | undefined): { dryRun: boolean; by: DryRunSource } {
+export function resolveDryRun(rt: RunContext, requested: boolean | undefined): { dryRun: boolean; by: DryRunSource } {
   if (rt.config.dryRun) return { dryRun: true, by: 'environment' };
   if (requested === true) return { dryRun: true, by: 'request' };
   return { dryRun: false, by: 'default' };
 }
 
-function emptyReport(rt: Runtime, trigger: Trigger, runId: string, requested: boolean | undefined, started: number): Report {
+function emptyReport(rt: RunContext, trigger: Trigger, runId: string, requested: boolean | undefined, started: number): Report {
   const dry = resolveDryRun(rt, requested);
   return {
     trigger,
@@ -121,8 +124,11 @@ function emptyReport(rt: Runtime, trigger: Trigger, runId: string, requested: bo
   };
 }
 
+/** What observe reads through. */
+const observeDeps = (rt: RunContext): ObserveDeps => ({ ...portsOf(rt), accountId: rt.accountId, onProgress: rt.onProgress });
+
 /** Running totals of the runtime's clients; a run's report holds the difference. */
-const retriesOf = (rt: Runtime) => ({ mackerel: rt.mackerel.stats.retries, ec2: rt.inventory.stats.retries });
+const retriesOf = (rt: RunContext) => ({ mackerel: rt.mackerel.stats.retries, ec2: rt.inventory.stats.retries });
 
 /**
  * What to store per instance along with the claims: the sightings applied in memory by observe, the links
@@ -147,7 +153,7 @@ function commitsOf(observed: Observed, p: Plan, nowS: number): Map<string, Omit<
 
 /** Plan, then act: the executor stores sightings and links with its claims (a dry run stores nothing). */
 async function planAndAct(
-  rt: Runtime,
+  rt: RunContext,
   observed: Observed,
   policy: Policy,
   report: Report,
@@ -163,7 +169,7 @@ async function planAndAct(
     ambiguities: p.ambiguities.length,
     foreignHosts: p.foreignHostIds.length,
   });
-  const exec = await execute(p, rt, {
+  const exec = await execute(p, portsOf(rt), {
     runId: report.runId,
     dryRun: policy.dryRun,
     clock: rt.clock,
@@ -179,6 +185,7 @@ async function planAndAct(
 
 function fold(report: Report, observed: Observed, p: Plan, exec: ExecuteResult): void {
   const obs = observed.observation;
+  if (observed.hostList) report.hostList = observed.hostList;
   report.regions.push(...obs.regions);
   const seen = new Set(report.unreadableHosts.map((u) => u.id ?? u.field));
   for (const u of observed.unreadableHosts) if (!seen.has(u.id ?? u.field)) report.unreadableHosts.push(u);
@@ -200,7 +207,7 @@ function fold(report: Report, observed: Observed, p: Plan, exec: ExecuteResult):
   if (p.circuitBreaker) report.circuitBreaker = p.circuitBreaker;
 }
 
-function finish(rt: Runtime, report: Report, started: number): Report {
+function finish(rt: RunContext, report: Report, started: number): Report {
   report.durationMs = rt.clock() - started;
   const now = retriesOf(rt);
   report.apiRetries = {
@@ -220,7 +227,7 @@ function finish(rt: Runtime, report: Report, started: number): Report {
 }
 
 /** Publishes `Reconcile Failed` (never in a dry run); a bus that is down too is only logged. */
-async function publishFailure(rt: Runtime, dryRun: boolean, detail: Record<string, unknown>): Promise<void> {
+async function publishFailure(rt: RunContext, dryRun: boolean, detail: Record<string, unknown>): Promise<void> {
   if (dryRun) return;
   await rt.publisher
     .publish([{ detailType: 'Reconcile Failed', detail: { accountId: rt.accountId, ...detail } }])
@@ -229,7 +236,7 @@ async function publishFailure(rt: Runtime, dryRun: boolean, detail: Record<strin
 
 /** A run that fails outright (Mackerel or DynamoDB down, a response of the wrong shape) says so on the bus. */
 async function reportingFailure<T>(
-  rt: Runtime,
+  rt: RunContext,
   trigger: Trigger,
   requested: boolean | undefined,
   run: () => Promise<T>,
@@ -244,11 +251,11 @@ async function reportingFailure<T>(
 }
 
 /** The scheduled sweep: the whole fleet, under a lease so two sweeps never overlap. */
-export function runSweep(rt: Runtime, opts: RunOptions & { regions?: string[] }): Promise<Report> {
+export function runSweep(rt: RunContext, opts: RunOptions & { regions?: string[] }): Promise<Report> {
   return reportingFailure(rt, opts.trigger, opts.dryRun, () => sweep(rt, opts));
 }
 
-async function sweep(rt: Runtime, opts: RunOptions & { regions?: string[] }): Promise<Report> {
+async function sweep(rt: RunContext, opts: RunOptions & { regions?: string[] }): Promise<Report> {
   const started = rt.clock();
   const report = emptyReport(rt, opts.trigger, randomUUID(), opts.dryRun, started);
   const { dryRun } = report;
@@ -260,7 +267,10 @@ async function sweep(rt: Runtime, opts: RunOptions & { regions?: string[] }): Pr
     return finish(rt, report, started);
   }
   try {
-    const observed = await observeFleet(rt, regions, { now: started });
+    const observed = await observeFleet(observeDeps(rt), regions, {
+      now: started,
+      hostListDeadline: opts.hostListDeadline,
+    });
     await planAndAct(rt, observed, policyOf(rt, dryRun, true), report, opts);
   } finally {
     if (!dryRun) await rt.store.releaseLease(SWEEP_LEASE, report.runId);
@@ -269,18 +279,18 @@ async function sweep(rt: Runtime, opts: RunOptions & { regions?: string[] }): Pr
 }
 
 /** Given instance ids (a replay): a targeted look-up in their regions, then the same planner. */
-export function runInstances(rt: Runtime, instanceIds: string[], opts: RunOptions): Promise<Report> {
+export function runInstances(rt: RunContext, instanceIds: string[], opts: RunOptions): Promise<Report> {
   return reportingFailure(rt, opts.trigger, opts.dryRun, () => instances(rt, instanceIds, opts));
 }
 
-async function instances(rt: Runtime, instanceIds: string[], opts: RunOptions): Promise<Report> {
+async function instances(rt: RunContext, instanceIds: string[], opts: RunOptions): Promise<Report> {
   const started = rt.clock();
   const report = emptyReport(rt, opts.trigger, randomUUID(), opts.dryRun, started);
   const observed = await observeInstances(
-    rt,
+    observeDeps(rt),
     instanceIds.map((instanceId) => ({ instanceId })),
     rt.config.regions,
-    { now: started },
+    { now: started, hostListDeadline: opts.hostListDeadline },
   );
   const p = await planAndAct(rt, observed, policyOf(rt, report.dryRun, false), report, opts);
   for (const id of instanceIds) {
@@ -310,11 +320,11 @@ function unsettled(observed: Observed, p: Plan, instanceId: string): string | un
  * marked handled only when its instance was read and none of its actions failed, so a redelivery or a replay
  * of an event whose look failed still acts; such a run publishes `Reconcile Failed`.
  */
-export function runEvents(rt: Runtime, events: Ec2StateChangeEvent[], opts: RunOptions): Promise<Report> {
+export function runEvents(rt: RunContext, events: InstanceStateEvent[], opts: RunOptions): Promise<Report> {
   return reportingFailure(rt, opts.trigger, opts.dryRun, () => eventsRun(rt, events, opts));
 }
 
-async function eventsRun(rt: Runtime, events: Ec2StateChangeEvent[], opts: RunOptions): Promise<Report> {
+async function eventsRun(rt: RunContext, events: InstanceStateEvent[], opts: RunOptions): Promise<Report> {
   const started = rt.clock();
   const report = emptyReport(rt, opts.trigger, randomUUID(), opts.dryRun, started);
   const outcomes: EventOutcome[] = [];
@@ -339,8 +349,8 @@ async function eventsRun(rt: Runtime, events: Ec2StateChangeEvent[], opts: RunOp
 }
 
 async function reconcileEvent(
-  rt: Runtime,
-  event: Ec2StateChangeEvent,
+  rt: RunContext,
+  event: InstanceStateEvent,
   report: Report,
   opts: RunOptions,
 ): Promise<EventOutcome> {
@@ -349,10 +359,11 @@ async function reconcileEvent(
   if (event.account !== rt.accountId) {
     return { ...outcome, outcome: 'foreign-account', note: `event from account ${event.account}, this is ${rt.accountId}` };
   }
-  const loaded: InstanceState = await rt.store.loadInstances([instanceId], Math.floor(rt.clock() / 1000));
+  const loaded: LedgerState = await rt.store.loadInstances([instanceId], Math.floor(rt.clock() / 1000));
   if (loaded.events.has(`${instanceId}#${event.id}`)) return { ...outcome, outcome: 'duplicate' };
   const target: Target = { instanceId, region: event.region, eventState: event.detail.state };
-  const observed = await observeInstances(rt, [target], rt.config.regions, { now: rt.clock() }, loaded);
+  const observeOpts = { now: rt.clock(), hostListDeadline: opts.hostListDeadline };
+  const observed = await observeInstances(observeDeps(rt), [target], rt.config.regions, observeOpts, loaded);
   let why: string | undefined;
   await planAndAct(rt, observed, policyOf(rt, report.dryRun, false), report, opts, (p) => {
     why = unsettled(observed, p, instanceId);

@@ -1,6 +1,4 @@
-import type { Instance, InstanceState } from '../ec2/instance.js';
-import type { Finding } from '../findings/publish.js';
-import type { CheckStatus, Host, HostStatus } from '../mackerel/schemas.js';
+import type { CheckStatus, Finding, Host, HostStatus, Instance, InstanceState } from './model.js';
 
 /** What the store remembers of an instance this account has seen: proof of ownership and the last state. */
 export interface InstanceRecord {
@@ -68,15 +66,20 @@ export interface Ambiguity {
 
 export type RetireReason = 'instance-terminated' | 'instance-gone' | 'duplicate-stale';
 
+/** The state of an owned instance the planner acts on: EC2's, or `gone` (owned, no longer returned by EC2). */
+export type EffectiveState = InstanceState | 'gone';
+
 interface ActionBase {
   /** ledger key: one side effect, performed at most once */
   key: string;
   instanceId: string;
   /** the state the action was decided on (`gone`: owned, no longer returned by EC2); absent for memo clean-up */
-  instanceState?: InstanceState | 'gone';
+  instanceState?: EffectiveState;
   reason: string;
   /** published after the action succeeds */
   findings: Finding[];
+  /** performed only once the action with this key is done (else `deferred`, for the next run) */
+  dependsOn?: string;
 }
 
 export interface RetireAction extends ActionBase {
@@ -85,8 +88,6 @@ export interface RetireAction extends ActionBase {
   hostName: string;
   retireReason: RetireReason;
   region?: string;
-  /** duplicate merges wait for the role merge onto the canonical host */
-  dependsOn?: string;
 }
 
 export interface SetStatusAction extends ActionBase {
@@ -126,8 +127,6 @@ export interface ForgetMemoAction extends ActionBase {
   kind: 'forget-memo';
   hostId: string;
   memo: 'restore' | CheckName;
-  /** the memo of a host retired by the same plan goes once that retirement is done */
-  dependsOn?: string;
 }
 
 export type Action =

@@ -343,9 +343,11 @@ describe('least-privilege IAM', () => {
   const statementsOf = (t: Template, holder: string) => policyStatements(t).filter((s) => s.holder === holder);
   const actionsOf = (t: Template, holder: string) => statementsOf(t, holder).flatMap((s) => s.Action).sort();
 
-  /** The DynamoDB actions shared/state/store.ts needs, read from the commands it sends. */
+  /** The DynamoDB actions the DynamoDB ledger needs, read from the commands it sends. */
   function storeActions(): string[] {
-    const source = readFileSync(join(ROOT, 'shared/state/store.ts'), 'utf8');
+    const source = ['shared/state/dynamo-ledger.ts', 'shared/state/update-expression.ts']
+      .map((f) => readFileSync(join(ROOT, f), 'utf8'))
+      .join('\n');
     const commands = new Set([
       ...[...source.matchAll(/\b([A-Z][A-Za-z]*)Command\b/g)].map((m) => m[1]!),
       ...[...source.matchAll(/\bpaginate([A-Z][A-Za-z]*)\b/g)].map((m) => m[1]!),
@@ -362,7 +364,7 @@ describe('least-privilege IAM', () => {
     };
     return [...commands].map((c) => {
       const action = iam[c];
-      if (!action) throw new Error(`store.ts sends ${c}Command: grant it in infra/iam.yml and map it here`);
+      if (!action) throw new Error(`the DynamoDB ledger sends ${c}Command: grant it in infra/iam.yml and map it here`);
       return `dynamodb:${action}`;
     });
   }
@@ -457,7 +459,7 @@ describe('least-privilege IAM', () => {
     }
   });
 
-  it('DynamoDB: what store.ts sends; the event path never scans nor takes the sweep lease, the sweep never queries', () => {
+  it('DynamoDB: what the ledger sends; the event path never scans nor takes the sweep lease, the sweep never queries', () => {
     const needed = storeActions();
     const dynamo = (fn: FunctionKey) => actionsOf(tpl, ROLE[fn]).filter((a) => a.startsWith('dynamodb:'));
     const sweepOnly = ['dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:DeleteItem'];

@@ -1,4 +1,4 @@
-/** Every drift in DESIGN.md, driven through the real handlers against the sandbox. */
+/** Every drift in docs/design.md, driven through the real handlers against the sandbox. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createWorld, HOUR_MS, type World } from '../support/world.js';
 
@@ -421,32 +421,24 @@ describe('safety', () => {
     const { inst, hostId } = w.instanceWithHost();
     const { runtimeFor } = await import('../../shared/runtime.js');
     const { execute } = await import('../../shared/reconcile/execute.js');
+    const { portsOf } = await import('../../shared/reconcile/ports.js');
     const { lambdaContext } = await import('../support/world.js');
     const rt = await runtimeFor(lambdaContext(w.sb.functionArn('sweep')));
-    const stalePlan = {
-      actions: [
-        {
-          kind: 'retire' as const,
-          key: `retire#${hostId}`,
-          instanceId: inst.instanceId,
-          region: 'ap-northeast-1',
-          hostId,
-          hostName: inst.privateDnsName,
-          retireReason: 'instance-terminated' as const,
-          reason: 'planned from a stale read',
-          findings: [],
-        },
-      ],
-      findings: [],
-      links: [],
-      linkedHostIds: new Map(),
-      ambiguities: [],
-      foreignHostIds: [],
-      ignoredInstanceIds: [],
-      unknownInstanceIds: [],
-      goneInstanceIds: [],
-    };
-    const res = await execute(stalePlan, rt, { runId: 'r1', dryRun: false, clock: Date.now });
+    const { planOf } = await import('../support/builders.js');
+    const stalePlan = planOf([
+      {
+        kind: 'retire' as const,
+        key: `retire#${hostId}`,
+        instanceId: inst.instanceId,
+        region: 'ap-northeast-1',
+        hostId,
+        hostName: inst.privateDnsName,
+        retireReason: 'instance-terminated' as const,
+        reason: 'planned from a stale read',
+        findings: [],
+      },
+    ]);
+    const res = await execute(stalePlan, portsOf(rt), { runId: 'r1', dryRun: false, clock: Date.now });
     expect(res.results).toMatchObject([
       { hostId, outcome: 'blocked', error: expect.stringMatching(/running/) },
     ]);

@@ -3,7 +3,7 @@
  * outcome of each file: test/fixtures/real/SOURCES.md and manifest.json. Only ids are adapted, to tie a published
  * host to a sandbox instance (each adaptation is named where it is made).
  *
- * Tests marked "contract (a)…(d)" pin behaviour DESIGN.md promises (landed on main in 06fd2ce):
+ * Tests marked "contract (a)…(d)" pin behaviour docs/design.md describes (landed on main in 06fd2ce):
  *   (a) quarantine: a host whose own fields have the wrong shape is untouched and listed in `unreadableHosts`;
  *   (b) events are hints: an event's `time` never suppresses the fresh look at EC2;
  *   (c) an unseen instance that DescribeInstances answers NotFound is unknown: nothing done, event not handled;

@@ -127,6 +127,10 @@ describe('terminated instance', () => {
     const report = await w.onSweep();
 
     expect(report.trigger).toBe('sweep');
+    // How large the host list was and how long it took (issue #16): the bytes the sandbox sent for it.
+    const listCall = w.sb.mackerel.calls.find((c) => c.method === 'GET' && c.path === '/api/v0/hosts');
+    expect(report.hostList).toEqual({ hosts: 11, bytes: listCall?.bytes, durationMs: expect.any(Number) });
+    expect(report.hostList?.bytes).toBeGreaterThan(1000);
     expect(report.actions.filter((a) => a.kind === 'retire')).toMatchObject([{ hostId, outcome: 'done' }]);
     expect(w.retiredIds()).toEqual([hostId]);
     expect(report.foreignHostIds).toEqual([foreign.id]);

@@ -1,10 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeMackerel } from '../../sandbox/mackerel-server.js';
+import { fillerMeta } from '../../sandbox/filler-meta.js';
+import { type FakeHost, FakeMackerel } from '../../sandbox/mackerel-server.js';
 import { mulberry32 } from '../../sandbox/random.js';
 import { MackerelClient, type MackerelClientOptions } from '../../shared/mackerel/client.js';
 import {
+  HostListDeadlineError,
+  HostListEnvelopeError,
+  HostListStalledError,
   MackerelApiError,
   MackerelConfigError,
   MackerelNetworkError,
@@ -77,6 +81,7 @@ beforeEach(() => {
   fake.calls.length = 0;
   fake.checkReports.length = 0;
   fake.clearFaults();
+  fake.hostList = {};
   slept = [];
   retries = [];
 });
@@ -148,7 +153,7 @@ describe('hosts', () => {
     fake.addHost({ name: 'p', status: 'poweroff' });
     const c = client();
     expect((await c.listHosts(['poweroff'])).hosts.map((h) => h.name)).toEqual(['p']);
-    expect(await c.listHosts([])).toEqual({ hosts: [], unreadable: [] });
+    expect(await c.listHosts([])).toEqual({ hosts: [], unreadable: [], bytes: 0, durationMs: 0 });
     expect(fake.calls).toHaveLength(1);
   });
 
@@ -272,7 +277,11 @@ describe('retries', () => {
       path: `/api/v0/hosts/${h.id}/role-fullnames`,
       apiMessage: 'invalid role fullname: "web:_bad"',
     });
-    await expect(c.updateHostStatuses(['unknown'], 'standby')).rejects.toMatchObject({ status: 404 });
+    // A bulk call's failure is its batch's outcome, not an exception.
+    expect(await c.updateHostStatuses(['unknown'], 'standby')).toMatchObject({
+      done: [],
+      failed: [{ id: 'unknown', error: { name: 'MackerelApiError', status: 404 } }],
+    });
     expect(fake.calls.map((x) => x.status)).toEqual([400, 404]);
     expect(c.stats.retries).toBe(0);
     expect(slept).toEqual([]);
@@ -282,11 +291,11 @@ describe('retries', () => {
     const t = await tinyServer((_req, res, n) => {
       if (n === 0) return; // never answers
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{"hosts":[]}');
+      res.end('{"tsdbLatest":{}}');
     });
     tiny.push(t.server);
     const c = client({ apiBase: t.url, timeoutMs: 100 });
-    expect(await c.listHosts()).toEqual({ hosts: [], unreadable: [] });
+    expect(await c.latestMetrics(['h1'], ['loadavg5'])).toEqual({ latest: {}, unreadable: [] });
     expect(t.requests()).toBe(2);
     expect(c.stats.retries).toBe(1);
     expect(retries[0]?.status).toBeUndefined();
@@ -330,7 +339,8 @@ describe('the API key stays secret', () => {
     // timeout
     const silent = await tinyServer(() => {});
     tiny.push(silent.server);
-    await collect(client({ apiBase: silent.url, timeoutMs: 50, maxAttempts: 1 }).listHosts());
+    await collect(client({ apiBase: silent.url, timeoutMs: 50, maxAttempts: 1 }).getHost('x'));
+    await collect(client({ apiBase: silent.url, hostListTtfbMs: 50, maxAttempts: 1 }).listHosts());
 
     expect(messages.join('\n')).toContain('bad key ***');
     for (const m of [...messages, JSON.stringify(retries)]) expect(m).not.toContain(API_KEY);
@@ -442,7 +452,13 @@ describe('bulk endpoints', () => {
     const b = fake.addHost({ name: 'b' }).id;
     const gone = fake.addHost({ name: 'gone', isRetired: true }).id;
     const res = await client().retireHosts([a, gone, 'unknown-id', b, a]);
-    expect(res).toEqual({ retired: [a, b], alreadyRetired: [gone], notFound: ['unknown-id'] });
+    expect(res).toEqual({
+      retired: [a, b],
+      alreadyRetired: [gone],
+      notFound: ['unknown-id'],
+      done: [a, gone, 'unknown-id', b],
+      failed: [],
+    });
     expect(fake.calls.map((x) => `${x.method} ${x.path} ${x.status}`)).toEqual([
       'POST /api/v0/hosts/bulk-retire 404',
       `GET /api/v0/hosts/${a} 200`,
@@ -459,9 +475,15 @@ describe('bulk endpoints', () => {
   it('retires nothing and calls nothing for an empty list, or when every id is already gone', async () => {
     const gone = fake.addHost({ name: 'gone', isRetired: true }).id;
     const c = client();
-    expect(await c.retireHosts([])).toEqual({ retired: [], alreadyRetired: [], notFound: [] });
+    expect(await c.retireHosts([])).toEqual({ retired: [], alreadyRetired: [], notFound: [], done: [], failed: [] });
     expect(fake.calls).toHaveLength(0);
-    expect(await c.retireHosts([gone])).toEqual({ retired: [], alreadyRetired: [gone], notFound: [] });
+    expect(await c.retireHosts([gone])).toEqual({
+      retired: [],
+      alreadyRetired: [gone],
+      notFound: [],
+      done: [gone],
+      failed: [],
+    });
     expect(fake.calls.map((x) => x.method)).toEqual(['POST', 'GET']);
   });
 
@@ -476,6 +498,36 @@ describe('bulk endpoints', () => {
     expect([...fake.hosts.values()].every((h) => h.status === 'poweroff')).toBe(true);
     await client().updateHostStatuses([], 'working');
     expect(fake.calls).toHaveLength(2);
+  });
+
+  it.each([
+    ['retireHosts', 30] as const,
+    ['updateHostStatuses', 30] as const,
+    ['postCheckReports', 100] as const,
+  ])('%s: a batch that fails fails only its own items, the batches around it are done', async (method, size) => {
+    // The second call of three fails for good (one attempt); the first and the third go through.
+    const t = await tinyJson((n) => (n === 1 ? { status: 500, body: '{"error":{"message":"boom"}}' } : { body: '{}' }));
+    const c = client({ apiBase: t.url, maxAttempts: 1 });
+    const n = 2 * size + 1;
+    const ids = Array.from({ length: n }, (_, i) => `h${i}`);
+    const reports: CheckReport[] = ids.map((hostId) => ({
+      source: { type: 'host', hostId },
+      name: 'imds-disabled',
+      status: 'OK',
+      message: 'fixed',
+      occurredAt: 1,
+    }));
+    const res =
+      method === 'postCheckReports'
+        ? await c.postCheckReports(reports)
+        : method === 'retireHosts'
+          ? await c.retireHosts(ids)
+          : await c.updateHostStatuses(ids, 'poweroff');
+    const items: unknown[] = method === 'postCheckReports' ? reports : ids;
+    expect(res.done).toEqual([...items.slice(0, size), ...items.slice(2 * size)]);
+    expect(res.failed.map((f) => f.id)).toEqual(items.slice(size, 2 * size));
+    expect(res.failed[0]?.error).toMatchObject({ name: 'MackerelApiError', status: 500, apiMessage: 'boom' });
+    expect(t.requests()).toBe(3);
   });
 
   it('replaces role fullnames', async () => {
@@ -538,5 +590,167 @@ describe('bulk endpoints', () => {
       /reports\.0\.status/,
     );
     expect(fake.calls).toHaveLength(0);
+  });
+});
+
+describe('the host list, streamed', () => {
+  /** n hosts the size of real agents' (~5.6 KB of meta each) */
+  function realSizedHosts(n: number): void {
+    const rng = mulberry32(SEED);
+    for (let i = 0; i < n; i++) {
+      const instanceId = `i-${String(i).padStart(17, '0')}`;
+      fake.addHost({
+        name: `ip-10-0-${i >> 8}-${i & 255}.ap-northeast-1.compute.internal`,
+        customIdentifier: `${instanceId}.ec2.amazonaws.com`,
+        meta: {
+          ...fillerMeta(rng),
+          'agent-version': '0.84.0',
+          cloud: { provider: 'ec2', metadata: { 'instance-id': instanceId } },
+        },
+        interfaces: [
+          { name: 'eth0', ipAddress: `10.0.0.${i & 255}`, ipv4Addresses: [`10.0.0.${i & 255}/24`] },
+        ],
+      });
+    }
+  }
+  const listGets = () => fake.calls.filter((c) => c.method === 'GET' && c.path === '/api/v0/hosts');
+
+  it('reads real-sized hosts and keeps only what is used of them; bytes are those the server sent', async () => {
+    realSizedHosts(20);
+    const list = await client().listHosts();
+    expect(list.hosts).toHaveLength(20);
+    const [gets] = [listGets()];
+    expect(gets).toHaveLength(1);
+    expect(list.bytes).toBe(gets[0]?.bytes);
+    expect(list.bytes).toBeGreaterThan(20 * 5000);
+    const first = list.hosts[0];
+    expect(Object.keys(first?.meta ?? {}).sort()).toEqual(['agent-version', 'cloud']);
+    expect(first?.interfaces).toEqual([{ name: 'eth0', ipAddress: '10.0.0.0', ipv4Addresses: ['10.0.0.0/24'] }]);
+    expect(first).not.toHaveProperty('memo');
+    expect(first).not.toHaveProperty('size');
+  });
+
+  it('quarantines a host of the wrong shape as it streams past; fields it drops unread cannot quarantine', async () => {
+    realSizedHosts(4);
+    const [a, b, c] = [...fake.hosts.values()] as FakeHost[];
+    (a as { meta: unknown }).meta = '';
+    (b as { createdAt: unknown }).createdAt = 'yesterday';
+    // Fields nobody reads are dropped before validation, whatever their shape.
+    Object.assign(c as object, { memo: 42, size: null, meta: { ...c?.meta, cpu: 'not a list' } });
+    const list = await client().listHosts();
+    expect(list.hosts.map((h) => h.id)).toEqual([...fake.hosts.keys()].slice(2));
+    expect(list.unreadable).toEqual([
+      { id: a?.id, field: 'hosts.0.meta', problem: expect.stringMatching(/object/) },
+      { id: b?.id, field: 'hosts.1.createdAt', problem: expect.stringMatching(/number/) },
+    ]);
+  });
+
+  it('a list that arrives slowly but steadily for longer than 10 s is read to the end, in one request', async () => {
+    realSizedHosts(20);
+    const size = (await client().listHosts()).bytes;
+    // 41 chunks, 300 ms apart: 12 s in all, longer than the 10 s that once bounded the whole exchange.
+    fake.hostList = { chunkBytes: Math.ceil(size / 41), chunkIntervalMs: 300 };
+    const c = client();
+    const list = await c.listHosts();
+    expect(list.hosts.map((h) => h.name)).toEqual([...fake.hosts.values()].map((h) => h.name));
+    expect(list.bytes).toBe(size);
+    expect(listGets().map((g) => g.bytes)).toEqual([size, size]);
+    expect(c.stats.retries).toBe(0);
+    // The premise, not a goal: the pacing above cannot deliver in less than 40 × 300 ms.
+    expect(list.durationMs).toBeGreaterThanOrEqual(12_000);
+  });
+
+  it('a list that stalls fails naming the stall and the bytes read, once the retry stalls too', async () => {
+    realSizedHosts(20);
+    fake.hostList = { stallAfterBytes: 50_000 };
+    const c = client({ hostListIdleMs: 1000, maxAttempts: 2 });
+    const err = await c.listHosts().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HostListStalledError);
+    expect((err as Error).message).toBe(
+      'Mackerel API GET /api/v0/hosts failed: host list stalled: no data for 1000 ms after 50.0 KB',
+    );
+    expect(err).toMatchObject({ bound: 'idle', bytes: 50_000 });
+    expect(listGets().map((g) => g.bytes)).toEqual([50_000, 50_000]);
+    expect(retries.map((r) => r.path)).toEqual(['/api/v0/hosts']);
+  });
+
+  it('a list that stalls once is read whole on the retry', async () => {
+    realSizedHosts(20);
+    fake.hostList = { stallAfterBytes: 50_000, stalls: 1 };
+    const list = await client({ hostListIdleMs: 1000 }).listHosts();
+    expect(list.hosts).toHaveLength(20);
+    expect(listGets().map((g) => g.bytes)).toEqual([50_000, list.bytes]);
+  });
+
+  it('before a deadline, a retry starts only when a whole attempt still fits', async () => {
+    realSizedHosts(20);
+    fake.hostList = { stallAfterBytes: 50_000 };
+    // The attempt stalls after 1 s; another would need at least as long, and only 0.8 s would be left.
+    const c = client({ hostListIdleMs: 1000 });
+    const err = await c.listHosts(undefined, { deadline: Date.now() + 1800 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HostListStalledError);
+    expect(listGets()).toHaveLength(1);
+    expect(c.stats.retries).toBe(0);
+  });
+
+  it('a deadline that passes mid-list aborts it, names the bytes read, and is never retried', async () => {
+    realSizedHosts(20);
+    fake.hostList = { chunkBytes: 4096, chunkIntervalMs: 100 };
+    const c = client();
+    const err = await c.listHosts(undefined, { deadline: Date.now() + 700 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HostListDeadlineError);
+    expect((err as Error).message).toMatch(/host list missed the run's deadline: [\d.]+ KB read in \d+ ms$/);
+    const bytes = (err as HostListDeadlineError).bytes;
+    expect(bytes).toBeGreaterThan(0);
+    expect(bytes % 4096).toBe(0);
+    expect(listGets()).toHaveLength(1);
+    expect(c.stats.retries).toBe(0);
+  });
+
+  it('no headers within hostListTtfbMs: retried like any timeout', async () => {
+    const t = await tinyServer((_req, res, n) => {
+      if (n === 0) return; // never answers
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"hosts":[]}');
+    });
+    tiny.push(t.server);
+    const c = client({ apiBase: t.url, hostListTtfbMs: 100 });
+    expect((await c.listHosts()).hosts).toEqual([]);
+    expect(t.requests()).toBe(2);
+    expect(retries).toMatchObject([{ attempt: 1, path: '/api/v0/hosts' }]);
+    expect(retries[0]?.status).toBeUndefined();
+  });
+
+  it('a body cut short is retried', async () => {
+    const t = await tinyServer((_req, res, n) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(n === 0 ? '{"hosts":[{"id":"a","name":"a","status":"working","createdAt":1},{"id":' : '{"hosts":[]}');
+    });
+    tiny.push(t.server);
+    const c = client({ apiBase: t.url });
+    expect((await c.listHosts()).hosts).toEqual([]);
+    expect(t.requests()).toBe(2);
+  });
+
+  it('a wrong envelope fails at once, naming the problem, never retried', async () => {
+    const t = await tinyJson(() => ({ body: '{"hosts":{"a":1}}' }));
+    const err = await client({ apiBase: t.url })
+      .listHosts()
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HostListEnvelopeError);
+    expect(err).toMatchObject({ problem: 'hosts-not-array' });
+    expect((err as Error).message).toBe(
+      'Mackerel API GET /api/v0/hosts answered an unexpected shape: hosts: is an object, not an array',
+    );
+    expect(t.requests()).toBe(1);
+  });
+
+  it('an error status is still a MackerelApiError with the server message', async () => {
+    const t = await tinyJson(() => ({ status: 400, body: '{"error":{"message":"invalid status"}}' }));
+    await expect(client({ apiBase: t.url }).listHosts()).rejects.toMatchObject({
+      name: 'MackerelApiError',
+      status: 400,
+      apiMessage: 'invalid status',
+    });
   });
 });

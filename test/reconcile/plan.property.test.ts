@@ -5,15 +5,12 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Ec2Inventory } from '../../shared/ec2/inventory.js';
-import type { FindingsPublisher } from '../../shared/findings/publish.js';
-import type { MackerelClient } from '../../shared/mackerel/client.js';
 import { execute } from '../../shared/reconcile/execute.js';
+import type { Host } from '../../shared/reconcile/model.js';
 import { plan } from '../../shared/reconcile/plan.js';
-import type { Host } from '../../shared/mackerel/schemas.js';
 import type { Action, Observation, Plan } from '../../shared/reconcile/types.js';
-import type { StateStore } from '../../shared/state/store.js';
 import { applyPlan } from '../support/apply-plan.js';
+import { fakePorts } from '../support/fakes.js';
 import { type FleetCase, fleetCase } from '../support/fleet-arbitrary.js';
 
 const seed = Number(process.env.TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -144,34 +141,47 @@ describe('planner invariants', () => {
         const dry = plan(obs, { ...policy, dryRun: true });
         expect(dry).toEqual(real);
 
-        // Every dependency records any call made on it: a dry run must make none.
-        const calls: string[] = [];
-        const recorder = <T>(name: string) =>
-          new Proxy(
-            {},
-            {
-              get: (_t, prop) => {
-                if (prop === 'then') return undefined;
-                return (...args: unknown[]) => {
-                  calls.push(`${name}.${String(prop)}(${JSON.stringify(args).slice(0, 80)})`);
-                  return Promise.resolve(undefined);
-                };
-              },
-            },
-          ) as T;
-        const res = await execute(
-          dry,
-          {
-            mackerel: recorder<MackerelClient>('mackerel'),
-            inventory: recorder<Ec2Inventory>('inventory'),
-            store: recorder<StateStore>('store'),
-            publisher: recorder<FindingsPublisher>('publisher'),
-          },
-          { runId: 'dry', dryRun: true, clock: () => obs.now },
-        );
-        expect(calls).toEqual([]);
+        // Every port records any call made on it, the ledger counts its requests: a dry run must make none.
+        const ports = fakePorts();
+        const res = await execute(dry, ports, { runId: 'dry', dryRun: true, clock: () => obs.now });
+        expect(ports.calls).toEqual([]);
+        expect(ports.ledger.stats.requests).toBe(0);
         expect(res.results.map((r) => r.outcome)).toEqual(dry.actions.map(() => 'planned'));
         expect(res.findings.published).toBe(0);
+      }),
+      { ...params, numRuns: 100 },
+    );
+  });
+
+  it('executed on the in-memory ledger, each action is done once; the same plan again performs nothing', async () => {
+    await fc.assert(
+      fc.asyncProperty(fleetCase(), async ({ obs, policy }: FleetCase) => {
+        const p = plan(obs, policy);
+        const ports = fakePorts();
+        // EC2 answers the re-check as the observation saw it.
+        for (const i of obs.instances) ports.fleet.instances.set(i.instanceId, i);
+        const terminated = new Set(obs.instances.filter((i) => i.state === 'terminated').map((i) => i.instanceId));
+        const run = (runId: string) => execute(p, ports, { runId, dryRun: false, clock: () => obs.now, terminated });
+
+        const first = await run('first');
+        for (const r of first.results) {
+          // Held back only by its re-check, or waiting for an action that was not done: never failed.
+          const expected = { done: undefined, blocked: 'RecheckBlocked', deferred: 'DependencyPending' };
+          expect(Object.keys(expected), `${r.key}: ${r.outcome} ${r.error ?? ''}`).toContain(r.outcome);
+          expect(r.errorName, r.key).toBe(expected[r.outcome as keyof typeof expected]);
+        }
+        const before = ports.calls.length;
+
+        const again = await run('again');
+        const doneFirst = new Set(first.results.filter((r) => r.outcome === 'done').map((r) => r.key));
+        for (const r of again.results) {
+          if (doneFirst.has(r.key) && r.kind !== 'forget-memo') expect(r.outcome, r.key).toBe('already-done');
+        }
+        // Only what the first run could not do is tried again (a blocked retirement, a deferred one).
+        const writes = ports.calls.slice(before).filter((c) => c.port === 'hosts' || c.method === 'enableMetadataEndpoint');
+        const performed = again.results.filter((r) => r.outcome === 'done' && r.kind !== 'forget-memo');
+        expect(writes.length > 0).toBe(performed.length > 0);
+        for (const r of performed) expect(doneFirst.has(r.key), r.key).toBe(false);
       }),
       { ...params, numRuns: 100 },
     );

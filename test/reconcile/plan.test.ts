@@ -1,4 +1,4 @@
-/** One row per rule of DESIGN.md's planner table and safety section, named for the rule. */
+/** One row per rule of docs/design.md's planner table and safety section, named for the rule. */
 import { describe, expect, it } from 'vitest';
 import { plan } from '../../shared/reconcile/plan.js';
 import type { Action, Observation, Policy } from '../../shared/reconcile/types.js';

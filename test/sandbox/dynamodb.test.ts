@@ -1,30 +1,24 @@
 import {
   ConditionalCheckFailedException,
   DescribeTableCommand,
-  DynamoDBClient,
+  type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStateTable, startDynamo } from '../../sandbox/dynamodb.js';
+import { createStateTable } from '../../sandbox/dynamodb.js';
+import { type LocalDynamo, localDynamo } from '../support/dynamo.js';
 
-let dynamo: { endpoint: string; stop(): Promise<void> };
+let dynamo: LocalDynamo;
 let client: DynamoDBClient;
 
 beforeAll(async () => {
-  dynamo = await startDynamo();
+  dynamo = await localDynamo();
   await createStateTable(dynamo.endpoint, 'state-test');
-  client = new DynamoDBClient({
-    region: 'ap-northeast-1',
-    endpoint: dynamo.endpoint,
-    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-  });
+  client = dynamo.client;
 });
 
-afterAll(async () => {
-  client.destroy();
-  await dynamo.stop();
-});
+afterAll(() => dynamo.stop());
 
 describe('dynalite state table', () => {
   it('listens on 127.0.0.1 and creates an ACTIVE pk/sk on-demand table', async () => {

@@ -461,6 +461,75 @@ describe('FakeMackerel', () => {
     expect(Array.isArray(h.meta.cpu)).toBe(true);
     expect(mackerel.addHost({ name: 'plain' }).meta).toEqual({});
   });
+
+  describe('the host list, written as a real server writes a large body', () => {
+    const hostsPath = '/api/v0/hosts';
+    function addMany(n: number): void {
+      for (let i = 0; i < n; i++) mackerel.addHost({ name: `h${i}`, meta: { note: `${'x'.repeat(200)} 日本 ${i}` } });
+    }
+
+    /** Reads a host list with fetch, byte by byte count, until it ends or `stopAt` bytes arrived. */
+    async function readList(stopAt = Number.POSITIVE_INFINITY) {
+      const controller = new AbortController();
+      const res = await fetch(`${mackerel.url}${hostsPath}`, {
+        headers: { 'X-Api-Key': mackerel.apiKey },
+        signal: controller.signal,
+      });
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      const parts: Uint8Array[] = [];
+      let bytes = 0;
+      while (bytes < stopAt) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        parts.push(value);
+        bytes += value.length;
+      }
+      return { text: Buffer.concat(parts).toString('utf8'), bytes, abort: () => controller.abort() };
+    }
+
+    it('serves every host in chunks and logs the bytes of each answer', async () => {
+      addMany(50);
+      mackerel.hostList = { chunkBytes: 1000 };
+      const { text, bytes } = await readList();
+      const listed = (JSON.parse(text) as { hosts: { name: string }[] }).hosts.map((h) => h.name);
+      expect(listed).toEqual(Array.from({ length: 50 }, (_, i) => `h${i}`));
+      expect(bytes).toBeGreaterThan(10_000);
+      await api('GET', '/api/v0/hosts/nope');
+      expect(mackerel.calls.map((c) => c.bytes)).toEqual([bytes, Buffer.byteLength('{"error":{"message":"Host Not Found."}}')]);
+    });
+
+    it('paces the chunks: chunkIntervalMs between two writes', async () => {
+      addMany(5);
+      mackerel.hostList = { chunkBytes: 400, chunkIntervalMs: 50 };
+      const started = performance.now();
+      const { bytes } = await readList();
+      const gaps = Math.ceil(bytes / 400) - 1;
+      // a lower bound only: the pacing is a property of the fake
+      expect(performance.now() - started).toBeGreaterThanOrEqual(gaps * 50 - 5);
+    });
+
+    it('stalls after stallAfterBytes, holding the connection open, for as many lists as `stalls` says', async () => {
+      addMany(50);
+      mackerel.hostList = { chunkBytes: 1000, stallAfterBytes: 2500, stalls: 1 };
+      const stalled = await readList(2500);
+      expect(stalled.bytes).toBe(2500);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(mackerel.calls[0]?.bytes).toBe(2500);
+      stalled.abort();
+      const whole = await readList();
+      expect(JSON.parse(whole.text).hosts).toHaveLength(50);
+      expect(mackerel.hostList.stalls).toBe(0);
+    });
+
+    it('stop() ends a stalled list instead of waiting for its client', async () => {
+      addMany(10);
+      mackerel.hostList = { stallAfterBytes: 100 };
+      const stalled = await readList(100);
+      expect(stalled.bytes).toBe(100);
+      await mackerel.stop();
+      expect(mackerel.calls).toHaveLength(1);
+    });
+  });
 });
 
 describe('FakeMackerel raw hosts and verbatim answers (for published fixtures)', () => {

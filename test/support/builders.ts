@@ -1,10 +1,13 @@
 /** Plain-object builders for planner tests: a fleet in a few lines. */
 import type { Instance } from '../../shared/ec2/instance.js';
 import { Host } from '../../shared/mackerel/schemas.js';
+import type { Finding } from '../../shared/reconcile/model.js';
 import type {
+  Action,
   CheckMemo,
   InstanceRecord,
   Observation,
+  Plan,
   Policy,
   RestoreMemo,
 } from '../../shared/reconcile/types.js';
@@ -138,3 +141,16 @@ export function policy(over: Partial<Policy> = {}): Policy {
     ...over,
   };
 }
+
+/** A plan of just these actions (what the executor is given), for executor tests. */
+export const planOf = (actions: Action[], findings: Finding[] = []): Plan => ({
+  actions,
+  findings,
+  links: [],
+  linkedHostIds: new Map(),
+  ambiguities: [],
+  foreignHostIds: [],
+  ignoredInstanceIds: [],
+  unknownInstanceIds: [],
+  goneInstanceIds: [],
+});

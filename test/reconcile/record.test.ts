@@ -1,7 +1,7 @@
 /** What a sighting does to an instance record: pure, so a table is enough. */
 import { describe, expect, it } from 'vitest';
 import type { InstanceRecord } from '../../shared/reconcile/types.js';
-import { nextRecord, type Sighting } from '../../shared/state/store.js';
+import { nextRecord, type Sighting } from '../../shared/reconcile/record.js';
 
 const NOW_S = 1_795_262_400;
 const existing = (state: InstanceRecord['state'], over: Partial<InstanceRecord> = {}): InstanceRecord => ({

@@ -1,0 +1,253 @@
+/**
+ * Ports: what the domain needs from the outside world, named in its own terms. Adapters implement them and own
+ * their protocol's limits (batch sizes, paging, retries) once; the domain never imports an adapter.
+ *
+ *   HostDirectory  the monitoring backend's host list and host writes   shared/mackerel/client.ts
+ *   Fleet          what runs: the instances of each region               shared/ec2/inventory.ts
+ *   Ledger         what this account saw and did, exactly once           shared/state/dynamo-ledger.ts,
+ *                                                                        shared/state/memory-ledger.ts
+ *   FindingSink    where findings go                                     shared/findings/publish.ts
+ */
+import type {
+  CheckReport,
+  Finding,
+  HostList,
+  HostStatus,
+  Instance,
+  UnreadableHost,
+} from './model.js';
+import type { OnProgress } from './progress.js';
+import type { CheckMemo, CheckName, InstanceRecord, RestoreMemo, StoredState } from './types.js';
+
+// --- HostDirectory ---
+
+/** One item a bulk call could not do, and why. */
+export interface Failure<T = string> {
+  id: T;
+  error: Error;
+}
+
+/** The per-item outcome of a bulk write: the adapter cuts the batches, and a failed batch fails only its items. */
+export interface BulkOutcome<T = string> {
+  done: T[];
+  failed: Failure<T>[];
+}
+
+/** Filters the event path uses to find one instance's hosts without listing the organisation. */
+export interface HostFilter {
+  customIdentifier?: string;
+  name?: string;
+}
+
+export type LatestMetrics = Record<string, Record<string, { time: number; value: number }>>;
+
+/** What `latestMetrics` could read, and the hosts whose entry had the wrong shape. */
+export interface LatestMetricsResult {
+  latest: LatestMetrics;
+  unreadable: UnreadableHost[];
+}
+
+export interface ListHostsOptions {
+  /**
+   * Epoch ms by which the list must have been read (the invocation's time, less what planning and acting
+   * need). It aborts an attempt that runs past it, and a retry is started only if a whole attempt still fits.
+   */
+  deadline?: number;
+}
+
+/** A host list as read, and what reading it cost. */
+export interface HostListing extends HostList {
+  /** body bytes of the attempt that succeeded (as decoded: after any content encoding) */
+  bytes: number;
+  /** the whole call, retries and waits included */
+  durationMs: number;
+}
+
+/** The monitoring backend's hosts: read, retire, change status and roles, report checks. */
+export interface HostDirectory {
+  /** every live host (all statuses); a host of the wrong shape is set aside in `unreadable` */
+  listHosts(statuses?: readonly HostStatus[], opts?: ListHostsOptions): Promise<HostListing>;
+  findHosts(filter: HostFilter, statuses?: readonly HostStatus[], opts?: ListHostsOptions): Promise<HostListing>;
+  /** one host by id as a list of zero or one */
+  lookupHost(id: string): Promise<HostList>;
+  latestMetrics(hostIds: readonly string[], names: readonly string[]): Promise<LatestMetricsResult>;
+  /** a host already retired or unknown counts as done */
+  retireHosts(ids: readonly string[]): Promise<BulkOutcome>;
+  updateHostStatuses(ids: readonly string[], status: HostStatus): Promise<BulkOutcome>;
+  updateRoleFullnames(hostId: string, roleFullnames: readonly string[]): Promise<void>;
+  postCheckReports(reports: readonly CheckReport[]): Promise<BulkOutcome<CheckReport>>;
+}
+
+// --- Fleet ---
+
+/** One region's instances, or why they could not be read (never an empty region in disguise). */
+export type RegionInventory =
+  | { region: string; ok: true; instances: Instance[] }
+  | { region: string; ok: false; error: string };
+
+/** Reported while a region is read (a progress line): after each page, and once when it is done or failed. */
+export interface RegionProgress {
+  region: string;
+  pages: number;
+  instances: number;
+  done: boolean;
+  error?: string;
+}
+
+export interface Described {
+  found: Instance[];
+  /** ids the region does not know (now) */
+  notFound: string[];
+}
+
+/** The compute fleet: the instances of each region, and the one remediation the reconciler may make. */
+export interface Fleet {
+  /** every instance of each region; a region that cannot be read is `ok: false`, never thrown */
+  listRegions(regions: readonly string[], onProgress?: (progress: RegionProgress) => void): Promise<RegionInventory[]>;
+  describe(region: string, instanceIds: readonly string[]): Promise<Described>;
+  enableMetadataEndpoint(region: string, instanceId: string): Promise<void>;
+}
+
+// --- Ledger ---
+
+/** Entries of an instance that outlived their use: dropped by the next write to it. */
+export interface StaleEntries {
+  /** keys of done actions */
+  actions: string[];
+  /** ids of handled events */
+  events: string[];
+}
+
+/** What a ledger knows of some instances, as read. */
+export interface LedgerState extends StoredState {
+  /** `<instanceId>#<eventId>` of events already handled */
+  events: Set<string>;
+  /** per instance, entries that have outlived their use (old events, old done actions) */
+  stale: Map<string, StaleEntries>;
+}
+
+/** What one run writes for one instance before it acts. */
+export interface InstanceCommit {
+  instanceId: string;
+  /** the record as read (undefined: none stored yet); the write is conditional on its version */
+  base?: InstanceRecord;
+  /** the record to store, when the sighting changed it */
+  next?: InstanceRecord;
+  /** ledger keys to claim */
+  claims: string[];
+  /** written with the claim of their poweroff, so that the memo exists before the poweroff it undoes */
+  restores: { key: string; memo: RestoreMemo }[];
+  /** entries to drop (from LedgerState.stale) */
+  prune?: StaleEntries;
+}
+
+export interface BeginResult {
+  claimed: string[];
+  /** keys another run holds: done, or claimed and still leased */
+  held: Record<string, 'done' | 'in-progress'>;
+  /** the record now stored */
+  record?: InstanceRecord;
+}
+
+/** What one run writes for one instance after it acts. */
+export interface InstanceOutcome {
+  instanceId: string;
+  done: string[];
+  /** claims given back after a failure, so that the next run retries */
+  released: string[];
+  checks: CheckMemo[];
+  forgetRestores: string[];
+  forgetChecks: { name: CheckName; hostId: string }[];
+  /** events now handled */
+  events: string[];
+}
+
+/**
+ * The ledger: instance records (ownership), memos, the action ledger (each side effect claimed, then done,
+ * exactly once across concurrent runs), handled events and the sweep lease. Its rules live in `ledger.ts`;
+ * an implementation only stores.
+ */
+export interface Ledger {
+  /** everything known of every instance (the sweep) */
+  loadAll(nowS: number): Promise<LedgerState>;
+  /** everything known of the given instances */
+  loadInstances(instanceIds: readonly string[], nowS: number): Promise<LedgerState>;
+  /** before acting: records the sighting, writes restore memos and claims, in one conditional write */
+  begin(c: InstanceCommit, runId: string, nowMs: number, leaseMs: number): Promise<BeginResult>;
+  /** after acting: marks actions done, gives failed claims back, records memos and handled events */
+  finish(o: InstanceOutcome, runId: string, nowMs: number): Promise<void>;
+  acquireLease(name: string, holder: string, nowMs: number, ttlMs: number): Promise<boolean>;
+  releaseLease(name: string, holder: string): Promise<void>;
+}
+
+// --- FindingSink ---
+
+export interface PublishResult {
+  published: number;
+  /** findings still failed after every attempt */
+  failed: Finding[];
+  /** why they failed, distinct */
+  errors: string[];
+}
+
+/** Where findings go. Losing a notification must not undo what it reports on: failures are returned. */
+export interface FindingSink {
+  publish(findings: readonly Finding[]): Promise<PublishResult>;
+}
+
+// --- one run's wiring ---
+
+/** The ports one run acts through. */
+export interface Ports {
+  hosts: HostDirectory;
+  fleet: Fleet;
+  ledger: Ledger;
+  findings: FindingSink;
+}
+
+/** The settings a run reads (the deployment's configuration, or the command line's flags). */
+export interface Settings {
+  regions: string[];
+  dryRun: boolean;
+  maxRetirePerRun: number;
+  maxRetirePercent: number;
+  duplicateStaleMinutes: number;
+  imdsRemediate: boolean;
+}
+
+/** What a run logs through: the Powertools JSON logger in Lambda, a stderr logger on the command line. */
+export interface RunLogger {
+  debug(message: string, ...extra: Record<string, unknown>[]): void;
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}
+
+/** An adapter that counts the requests it had to repeat (429, 5xx, throttling), for the report. */
+export interface Counted {
+  readonly stats: { readonly retries: number };
+}
+
+/**
+ * What a run is given: the runtime of `shared/runtime.ts` (built once per Lambda container, or by the command
+ * line), seen through the ports. Its field names are the runtime's; `portsOf` names them by role.
+ */
+export interface RunContext {
+  config: Settings;
+  accountId: string;
+  mackerel: HostDirectory & Counted;
+  inventory: Fleet & Counted;
+  store: Ledger;
+  publisher: FindingSink;
+  logger: RunLogger;
+  clock: () => number;
+  /** told what observe has read so far; only the command line listens */
+  onProgress?: OnProgress;
+}
+
+export const portsOf = (rt: RunContext): Ports => ({
+  hosts: rt.mackerel,
+  fleet: rt.inventory,
+  ledger: rt.store,
+  findings: rt.publisher,
+});
