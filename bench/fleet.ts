@@ -17,7 +17,8 @@ import { agentHostMeta, agentInterfaces, type OddHost, oddHosts, seedOf } from '
 import type { FakeEc2, FakeHost, FakeMackerel, HostStatus } from '../sandbox/index.js';
 import { BASE62, HEX, mulberry32, randomChars, randomInt, shuffle } from '../sandbox/random.js';
 import type { Instance, InstanceState } from '../shared/ec2/instance.js';
-import { readHosts } from '../shared/mackerel/host-read.js';
+import { readHost } from '../shared/mackerel/host-read.js';
+import { projectHost } from '../shared/mackerel/project.js';
 import type { Host } from '../shared/mackerel/schemas.js';
 import type { InstanceRecord, Observation, Policy, RestoreMemo } from '../shared/reconcile/types.js';
 
@@ -282,11 +283,19 @@ export function seedNow(fleet: Fleet, fakes: Fakes): void {
 }
 
 /**
- * Hosts as the client hands them on: read one by one from the JSON the API served (the malformed ones set aside, as
- * the client quarantines them), so that the planner's input holds what production holds.
+ * Hosts as the client hands them on: from the JSON the API served, each cut down and read on its own as the client's
+ * host list does (`projectHost`, then `readHost`; the malformed ones set aside), so that the planner's input holds
+ * what production holds.
  */
-const asServed = (hosts: object[]): Host[] =>
-  readHosts(hosts.map((h) => JSON.parse(JSON.stringify({ memo: '', isRetired: false, size: 'standard', ...h })))).hosts;
+const asServed = (hosts: object[]): Host[] => {
+  const out: Host[] = [];
+  hosts.forEach((h, i) => {
+    const raw: unknown = JSON.parse(JSON.stringify({ memo: '', isRetired: false, size: 'standard', ...h }));
+    const read = readHost(projectHost(raw), `hosts.${i}`);
+    if (read.ok) out.push(read.host);
+  });
+  return out;
+};
 
 /**
  * The planner's input for the sweep after the drift, built without I/O: the observation `observeFleet` would

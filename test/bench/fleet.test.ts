@@ -52,13 +52,17 @@ describe('the benchmark fleet', () => {
     expect(ids.size).toBe(f.hosts.length + f.odd.length - malformed.length);
   });
 
-  it('gives every host the meta mackerel-agent registers, the duplicates without meta.cloud', () => {
+  it('gives the planner what the client keeps of each agent host: meta.cloud (none for a duplicate) and the agent version', () => {
     const f = generateFleet({ size: 1000, seed: SEED, nowS: 1_700_000_000 });
     const obs = observationOf(f);
     const dupIds = new Set(f.hosts.filter((h) => h.kind === 'agent-dup').map((h) => h.id));
-    for (const h of obs.hosts.filter((x) => f.hosts.some((y) => y.id === x.id))) {
-      expect(Array.isArray((h.meta as { cpu?: unknown }).cpu)).toBe(true);
+    const fleetHosts = obs.hosts.filter((x) => f.hosts.some((y) => y.id === x.id));
+    expect(fleetHosts).toHaveLength(f.hosts.length);
+    for (const h of fleetHosts) {
       expect(h.meta.cloud === undefined).toBe(dupIds.has(h.id));
+      expect(h.meta['agent-version']).toMatch(/^0\.\d+\.\d+$/);
+      // the agent's cpu, memory, disks: cut down by the client before the planner sees the host
+      expect(Object.keys(h.meta).every((k) => k === 'cloud' || k === 'agent-version')).toBe(true);
     }
   });
 });
