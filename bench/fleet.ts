@@ -283,19 +283,15 @@ export function seedNow(fleet: Fleet, fakes: Fakes): void {
 }
 
 /**
- * Hosts as the client hands them on: from the JSON the API served, each cut down and read on its own as the client's
+ * A host as the client hands it on: from the JSON the API served, cut down and read on its own as the client's
  * host list does (`projectHost`, then `readHost`; the malformed ones set aside), so that the planner's input holds
  * what production holds.
  */
-const asServed = (hosts: object[]): Host[] => {
-  const out: Host[] = [];
-  hosts.forEach((h, i) => {
-    const raw: unknown = JSON.parse(JSON.stringify({ memo: '', isRetired: false, size: 'standard', ...h }));
-    const read = readHost(projectHost(raw), `hosts.${i}`);
-    if (read.ok) out.push(read.host);
-  });
-  return out;
-};
+function asServed(h: object, index: number): Host | undefined {
+  const raw: unknown = JSON.parse(JSON.stringify({ memo: '', isRetired: false, size: 'standard', ...h }));
+  const read = readHost(projectHost(raw), `hosts.${index}`);
+  return read.ok ? read.host : undefined;
+}
 
 /**
  * The planner's input for the sweep after the drift, built without I/O: the observation `observeFleet` would
@@ -313,7 +309,13 @@ export function observationOf(fleet: Fleet, accountId = '123456789012'): Observa
   const instances: Instance[] = [];
   const records: InstanceRecord[] = [];
   const restores: RestoreMemo[] = [];
-  const served: object[] = [];
+  // Each host is served and read at once, so that no more than one full agent meta is alive at a time: the planner
+  // child's peak memory is then its input's, not the making of it.
+  const hosts: Host[] = [];
+  const serve = (h: object) => {
+    const read = asServed(h, hosts.length);
+    if (read) hosts.push(read);
+  };
   for (const i of fleet.instances) {
     const terminated = i.now === 'terminated';
     instances.push({
@@ -348,10 +350,10 @@ export function observationOf(fleet: Fleet, accountId = '123456789012'): Observa
       if (i.day0 === 'stopped' && h.kind === 'integration') {
         restores.push({ instanceId: i.instanceId, hostId: h.id, status: h.day0Status, setAt: day0S });
       }
-      served.push(fakeHost(fleet, h, i, status));
+      serve(fakeHost(fleet, h, i, status));
     }
   }
-  const hosts = asServed([...served, ...fleet.odd.map((o) => o.host)]);
+  for (const o of fleet.odd) serve(o.host);
   const latestMetricTime: Record<string, number> = {};
   for (const h of fleet.hosts) if (h.lastMetricAt !== undefined) latestMetricTime[h.id] = h.lastMetricAt;
   return {
