@@ -124,6 +124,7 @@ function settingsOf(raw, deploymentRegion) {
     archiveRetentionDays: int('archiveRetentionDays', p('archiveRetentionDays'), 0, 36_500),
     logRetentionInDays,
     logLevel,
+    sweepMemorySize: int('sweepMemorySize', p('sweepMemorySize'), 512, 10_240),
   };
 }
 
@@ -144,6 +145,7 @@ const PARAMS = [
   'archiveRetentionDays',
   'logRetentionInDays',
   'logLevel',
+  'sweepMemorySize',
 ];
 
 module.exports = async ({ resolveVariable }) => {

@@ -42,6 +42,7 @@ describe('deployment settings', () => {
       archiveRetentionDays: 30,
       logRetentionInDays: 30,
       logLevel: 'INFO',
+      sweepMemorySize: 2048,
     });
   });
 
@@ -103,6 +104,7 @@ describe('deployment settings', () => {
     ['alarmTopicArn', { alarmTopicArn: 'ops-topic' }, '--param alarmTopicArn: must be an SNS topic ARN or empty'],
     ['logRetentionInDays', { logRetentionInDays: '10' }, '--param logRetentionInDays: must be one of 1, 3, 5'],
     ['logLevel', { logLevel: 'LOUD' }, '--param logLevel: must be one of DEBUG, INFO, WARN, ERROR'],
+    ['sweepMemorySize', { sweepMemorySize: '256' }, '--param sweepMemorySize'],
     ['a missing parameter', { maxRetirePerRun: null }, '--param maxRetirePerRun: is required'],
   ])('rejects a bad %s, naming it', (_rule, over, message) => {
     expect(() => withParams(over)).toThrow(message);

@@ -189,6 +189,7 @@ describe('serverless package', () => {
     expect(rule.EventBusName).toBeUndefined(); // the default bus, where EC2 publishes
     expect(props(tpl, LOGICAL['instance-state-change'])).toMatchObject({
       Timeout: 60,
+      MemorySize: 512,
       DeadLetterConfig: { TargetArn: getAtt('DeadLetterQueue') },
     });
     expect(invokeConfigOf(LOGICAL['instance-state-change'])).toMatchObject({
@@ -230,7 +231,7 @@ describe('serverless package', () => {
         .map(([, r]) => r.Properties?.ScheduleExpression)
         .filter(Boolean),
     ).toEqual(['rate(5 minutes)']);
-    expect(props(tpl, 'SweepLambdaFunction')).toMatchObject({ Timeout: 900, ReservedConcurrentExecutions: 1 });
+    expect(props(tpl, 'SweepLambdaFunction')).toMatchObject({ Timeout: 900, ReservedConcurrentExecutions: 1, MemorySize: 2048 });
     expect(invokeConfigOf('SweepLambdaFunction')).toMatchObject({ MaximumRetryAttempts: 0 });
   });
 
@@ -248,7 +249,7 @@ describe('serverless package', () => {
         TRIGGER_TYPES.includes(r.Type) && mentionsReplay(r as Json),
     );
     expect(triggers).toEqual([]);
-    expect(props(tpl, LOGICAL.replay)).toMatchObject({ Timeout: 900 });
+    expect(props(tpl, LOGICAL.replay)).toMatchObject({ Timeout: 900, MemorySize: 2048 });
   });
 
   it('state table: pk/sk strings, on demand, TTL on expiresAt, point-in-time recovery, retained', () => {
