@@ -5,28 +5,9 @@
  * own (bundled with esbuild, plain `node`), so a reader's peak is its own. Figures, not tests: nothing asserts.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { build } from 'esbuild';
 import type { MeasureOutput } from './host-list-child.js';
+import { bundleBenchScript } from './bundle.js';
 
-const ROOT = new URL('..', import.meta.url).pathname;
-const OUT_DIR = join(ROOT, '.esbuild', 'bench');
-
-async function bundleChild(): Promise<string> {
-  mkdirSync(OUT_DIR, { recursive: true });
-  const outfile = join(OUT_DIR, 'host-list-child.mjs');
-  await build({
-    entryPoints: [join(ROOT, 'bench', 'host-list-child.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: `node${process.versions.node.split('.')[0]}`,
-    logLevel: 'error',
-  });
-  return outfile;
-}
 
 /** Starts the server process; resolves with its URL and key once it listens. */
 function startServer(file: string, hosts: number, seed: number) {
@@ -64,7 +45,7 @@ function measure(file: string, mode: 'old' | 'new', url: string, apiKey: string)
 
 /** Both readers over one server of `hosts` hosts, `runs` times each, alternating. */
 export async function hostListBench(opts: { hosts: number; seed: number; runs: number }): Promise<MeasureOutput[]> {
-  const file = await bundleChild();
+  const file = await bundleBenchScript('host-list-child');
   const server = startServer(file, opts.hosts, opts.seed);
   const stop = (child: ChildProcess) => child.kill('SIGTERM');
   try {

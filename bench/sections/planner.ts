@@ -4,29 +4,10 @@
  * next. The child is bundled with esbuild and run by plain `node`, so no TypeScript loader sits in its memory.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { build } from 'esbuild';
 import type { PlannerSize } from '../results.js';
 import { median } from '../stats.js';
+import { bundleBenchScript } from '../bundle.js';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
-const OUT_DIR = join(ROOT, '.esbuild', 'bench');
-
-async function bundleChild(): Promise<string> {
-  mkdirSync(OUT_DIR, { recursive: true });
-  const outfile = join(OUT_DIR, 'planner-child.mjs');
-  await build({
-    entryPoints: [join(ROOT, 'bench', 'planner-child.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: `node${process.versions.node.split('.')[0]}`,
-    logLevel: 'error',
-  });
-  return outfile;
-}
 
 interface ChildOutput {
   size: number;
@@ -67,7 +48,7 @@ export async function plannerBench(opts: {
   sizes: { size: number; runs: number }[];
   onSize?: (s: PlannerSize) => void;
 }): Promise<PlannerSize[]> {
-  const file = await bundleChild();
+  const file = await bundleBenchScript('planner-child');
   const out: PlannerSize[] = [];
   for (const { size, runs } of opts.sizes) {
     const c = await runChild(file, size, opts.seed, runs);
