@@ -50,13 +50,15 @@ export async function apply(ctx: CommandContext): Promise<ExitCode> {
     if (options.json) io.stdout.write(`${JSON.stringify({ plan: shown, apply: applied }, null, 2)}\n`);
   };
   human.write(renderPlan(shown, layout));
-  if (shown.actions.length === 0) {
+  // What a guard holds back is shown, never applied: it is not in the plan to confirm.
+  const performable = shown.actions.filter((a) => a.outcome !== 'held');
+  if (performable.length === 0) {
     human.write('\nNothing to apply.\n');
     json(null);
     return shown.status === 'ok' ? EXIT.ok : EXIT.failed;
   }
   if (!options.yes) {
-    const question = `\nApply ${plural(shown.actions.length, 'action')}? [y/N] `;
+    const question = `\nApply ${plural(performable.length, 'action')}? [y/N] `;
     if (!(await confirm(question, io.stdin, io.stderr))) {
       human.write('Apply cancelled: nothing was changed.\n');
       json(null);
@@ -64,7 +66,7 @@ export async function apply(ctx: CommandContext): Promise<ExitCode> {
     }
   }
 
-  const confirmed = new Set(shown.actions.map((a) => a.key));
+  const confirmed = new Set(performable.map((a) => a.key));
   const applied = await reconcile(ctx, 'apply', { dryRun: false, only: confirmed });
   json(applied);
   if (applied.status === 'skipped') {

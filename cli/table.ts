@@ -110,6 +110,7 @@ const NOTES: Partial<Record<Outcome, string>> = {
   'already-done': 'another run did it already',
   'in-progress': 'another run is doing it now',
   'not-confirmed': 'planned only after the confirmation: not performed, run again to review it',
+  held: 'held back by the circuit breaker: not performed',
 };
 
 export function outcomesTable(actions: readonly ActionResult[], layout: Layout = {}): string {
@@ -141,6 +142,7 @@ const OUTCOME_ORDER: readonly Outcome[] = [
   'deferred',
   'failed',
   'not-confirmed',
+  'held',
 ];
 
 /** What the run read, what it held back and why: the lines under the table. */
@@ -210,20 +212,38 @@ export function summary(report: Report): string {
   return lines.map((l) => `${l}\n`).join('');
 }
 
-/** A dry-run report: the planned actions, then the summary. */
+/** A dry-run report: the planned actions, what a guard holds back, then the summary. */
 export function renderPlan(report: Report, layout: Layout = {}): string {
   const out: string[] = [];
-  if (report.actions.length === 0) {
+  const planned = report.actions.filter((a) => a.outcome !== 'held');
+  const held = report.actions.filter((a) => a.outcome === 'held');
+  if (planned.length === 0 && held.length === 0) {
     out.push('No changes: the Mackerel hosts of this account’s instances match EC2.\n');
+  } else if (planned.length === 0) {
+    out.push('No changes will be made, but some are held back (below).\n');
   } else {
     out.push(
-      `Plan: ${plural(report.actions.length, 'action')} (${countBy(report.actions, (a) => a.kind)})\n\n`,
-      actionsTable(report.actions, layout),
+      `Plan: ${plural(planned.length, 'action')} (${countBy(planned, (a) => a.kind)})\n\n`,
+      actionsTable(planned, layout),
       '\n',
     );
   }
+  if (held.length > 0) out.push(heldSection(report, held, layout));
   out.push(summary(report));
   return out.join('');
+}
+
+/** The retirements the circuit breaker holds back, the limits, and how to get past it deliberately. */
+function heldSection(report: Report, held: readonly ActionResult[], layout: Layout): string {
+  const cb = report.circuitBreaker;
+  const limits = cb ? ` (limits: ${n(cb.maxPerRun)} a run, or ${cb.maxPercent}% of ${plural(cb.ownedHosts, 'owned host')})` : '';
+  return [
+    `\nHeld back by the circuit breaker: ${plural(held.length, 'retirement')}${limits}; none will be performed:\n\n`,
+    actionsTable(held, layout),
+    '\nIf these retirements are real (a big scale-in, an environment torn down), retire them deliberately: replay\n',
+    'their instance ids (`{"instanceIds": [...]}`, not subject to the breaker), or raise MAX_RETIRE_PER_RUN /\n',
+    'MAX_RETIRE_PERCENT for one run.\n\n',
+  ].join('');
 }
 
 /** A real run's report: what became of each action, then the summary. */

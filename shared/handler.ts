@@ -16,6 +16,7 @@ const wouldDo = (a: Report['actions'][number]) => ({
   hostId: a.hostId,
   hostName: a.detail?.hostName,
   reason: a.reason,
+  ...(a.outcome === 'held' ? { held: a.heldBecause } : {}),
 });
 
 export function lambda(name: string, run: (event: unknown, context: Context) => Promise<Report>) {

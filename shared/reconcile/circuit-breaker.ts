@@ -12,6 +12,8 @@ export interface Guarded {
   actions: Action[];
   findings: Finding[];
   state: CircuitBreakerState;
+  /** the retirements held back, with the reason: still in the report (outcome `held`) */
+  held: { action: Action; reason: string }[];
 }
 
 export function circuitBreaker(actions: readonly Action[], ownedHosts: number, policy: Policy): Guarded {
@@ -27,16 +29,22 @@ export function circuitBreaker(actions: readonly Action[], ownedHosts: number, p
     maxPerRun: policy.maxRetirePerRun,
     maxPercent: policy.maxRetirePercent,
   };
-  if (!tripped) return { actions: [...actions], findings: [], state };
+  if (!tripped) return { actions: [...actions], findings: [], state, held: [] };
   const reason = `${retirements} retirements planned, over the limit of ${policy.maxRetirePerRun} or ${policy.maxRetirePercent}% of ${ownedHosts} owned hosts; nothing was retired`;
   return {
     actions: actions.filter((a) => !isRetire(a)),
     findings: [
       {
         detailType: 'Circuit Breaker Tripped',
-        detail: { ...state, reason, hostIds: held.slice(0, 100).map((a) => a.hostId) },
+        detail: {
+          ...state,
+          reason,
+          hostIds: held.slice(0, 100).map((a) => a.hostId),
+          hosts: held.slice(0, 100).map((a) => ({ hostId: a.hostId, hostName: a.hostName, instanceId: a.instanceId })),
+        },
       },
     ],
     state,
+    held: held.map((action) => ({ action, reason: `held by the circuit breaker: ${reason}` })),
   };
 }

@@ -22,7 +22,8 @@ export type Outcome =
   | 'blocked'
   | 'deferred'
   | 'failed'
-  | 'not-confirmed'; // planned now, but not in the plan a person confirmed (`ExecuteOptions.only`)
+  | 'not-confirmed' // planned now, but not in the plan a person confirmed (`ExecuteOptions.only`)
+  | 'held'; // held back by a fleet-wide guard (the circuit breaker): never performed, shown so a person sees it
 
 export interface ActionResult {
   key: string;
@@ -36,7 +37,13 @@ export interface ActionResult {
   error?: string;
   /** the class of the error (`MackerelApiError`, `RecheckBlocked`, `DependencyPending`, …) */
   errorName?: string;
+  /** why an action was held back (outcome `held`) */
+  heldBecause?: string;
 }
+
+/** What a guard held back, as results: in every report, dry run or not. */
+const heldResults = (plan: Plan): ActionResult[] =>
+  (plan.held ?? []).map(({ action, reason }) => ({ ...summarize(action), outcome: 'held', heldBecause: reason }));
 
 export interface ExecuteOptions {
   runId: string;
@@ -106,7 +113,7 @@ class Results {
 export async function execute(plan: Plan, ports: Ports, opts: ExecuteOptions): Promise<ExecuteResult> {
   if (opts.dryRun) {
     return {
-      results: plan.actions.map((a) => ({ ...summarize(a), outcome: 'planned' })),
+      results: [...plan.actions.map((a): ActionResult => ({ ...summarize(a), outcome: 'planned' })), ...heldResults(plan)],
       findings: { published: 0, failed: 0, planned: [...plan.findings, ...plan.actions.flatMap((a) => a.findings)] },
     };
   }
@@ -117,7 +124,7 @@ export async function execute(plan: Plan, ports: Ports, opts: ExecuteOptions): P
   await effect(claimed, ctx, results);
   await commit(claimed, confirmed, ports, opts, ctx, results);
   const findings = await publish(plan, claimed, ports, opts.runId, results);
-  return { results: results.of(plan), findings };
+  return { results: [...results.of(plan), ...heldResults(plan)], findings };
 }
 
 function effectContext(ports: Ports, opts: ExecuteOptions): EffectContext {

@@ -82,8 +82,8 @@ function guard(
   actions: Action[],
   verdicts: readonly Verdict[],
   policy: Policy,
-): { actions: Action[]; findings: Finding[]; state?: CircuitBreakerState } {
-  if (!policy.circuitBreaker) return { actions, findings: [] };
+): { actions: Action[]; findings: Finding[]; state?: CircuitBreakerState; held: Plan['held'] } {
+  if (!policy.circuitBreaker) return { actions, findings: [], held: [] };
   const ownedHosts = new Set(verdicts.flatMap((v) => v.hostIds)).size;
   return circuitBreaker(actions, ownedHosts, policy);
 }
@@ -122,5 +122,6 @@ export function plan(obs: Observation, policy: Policy): Plan {
     unknownInstanceIds: idsOf('unknown'),
     goneInstanceIds: idsOf('gone'),
     circuitBreaker: guarded.state,
+    held: guarded.held,
   };
 }

@@ -41,6 +41,8 @@ export interface Report {
     linkedHosts: number;
     foreignHosts: number;
     planned: number;
+    /** retirements a guard (the circuit breaker) held back: in `actions` with outcome `held` */
+    held: number;
     done: number;
     failed: number;
   };
@@ -111,7 +113,7 @@ function emptyReport(rt: RunContext, trigger: Trigger, runId: string, requested:
     durationMs: 0,
     status: 'ok',
     regions: [],
-    counts: { hosts: 0, instances: 0, linkedHosts: 0, foreignHosts: 0, planned: 0, done: 0, failed: 0 },
+    counts: { hosts: 0, instances: 0, linkedHosts: 0, foreignHosts: 0, planned: 0, held: 0, done: 0, failed: 0 },
     actions: [],
     findings: { published: 0, failed: 0, detailTypes: {} },
     ambiguities: [],
@@ -214,7 +216,8 @@ function finish(rt: RunContext, report: Report, started: number): Report {
     mackerel: now.mackerel - report.apiRetries.mackerel,
     ec2: now.ec2 - report.apiRetries.ec2,
   };
-  report.counts.planned = report.actions.length;
+  report.counts.held = report.actions.filter((a) => a.outcome === 'held').length;
+  report.counts.planned = report.actions.length - report.counts.held;
   report.counts.done = report.actions.filter((a) => a.outcome === 'done').length;
   report.counts.failed = report.actions.filter((a) => a.outcome === 'failed').length;
   for (const a of report.actions) {

@@ -199,4 +199,6 @@ export interface Plan {
   /** owned instances EC2 no longer returns */
   goneInstanceIds: string[];
   circuitBreaker?: CircuitBreakerState;
+  /** actions a fleet-wide guard held back, each with why: reported `held`, never performed */
+  held?: { action: Action; reason: string }[];
 }

@@ -51,7 +51,7 @@ function report(over: Partial<Report> = {}): Report {
     durationMs: 5,
     status: 'ok',
     regions: [{ region: 'ap-northeast-1', ok: true, instanceCount: 40 }],
-    counts: { hosts: 42, instances: 40, linkedHosts: 39, foreignHosts: 2, planned: 3, done: 0, failed: 0 },
+    counts: { hosts: 42, instances: 40, linkedHosts: 39, foreignHosts: 2, planned: 3, held: 0, done: 0, failed: 0 },
     actions: [poweroff, check, retire],
     findings: { published: 0, failed: 0, detailTypes: { 'Host Retired': 1, 'Host Status Changed': 1 } },
     ambiguities: [],
@@ -65,6 +65,23 @@ function report(over: Partial<Report> = {}): Report {
     ...over,
   };
 }
+
+describe('held retirements', () => {
+  it('the plan shows what the circuit breaker holds back, in its own section, with the limits and the way past it', () => {
+    const heldRetire: ActionResult = { ...retire, outcome: 'held', heldBecause: 'held by the circuit breaker: 60 retirements planned' };
+    const text = renderPlan(
+      report({
+        actions: [heldRetire],
+        circuitBreaker: { tripped: true, retirements: 60, ownedHosts: 100, maxPerRun: 50, maxPercent: 20 },
+      }),
+    );
+    expect(text).toContain('No changes will be made, but some are held back (below).');
+    expect(text).toContain('Held back by the circuit breaker: 1 retirement (limits: 50 a run, or 20% of 100 owned hosts)');
+    expect(text).toContain(heldRetire.hostId as string);
+    expect(text).toContain('{"instanceIds": [...]}');
+    expect(text).not.toContain('No changes: the Mackerel hosts');
+  });
+});
 
 describe('unreadable hosts', () => {
   it('the summary names each quarantined host, its field and problem, capped at ten', () => {

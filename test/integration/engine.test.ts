@@ -395,6 +395,16 @@ describe('safety', () => {
     expect(report.circuitBreaker).toMatchObject({ tripped: true, retirements: 3 });
     expect(w.retiredIds()).toEqual([]);
     expect(w.sb.eventBridge.events.map((e) => e.detailType)).toEqual(['Circuit Breaker Tripped']);
+    // Held is visible: every retirement it held back is in the report and in the finding, with its host.
+    const held = report.actions.filter((a) => a.outcome === 'held');
+    expect(held.map((a) => a.hostId).sort()).toEqual(dead.map((d) => d.hostId).sort());
+    expect(held.every((a) => a.kind === 'retire' && /circuit breaker/.test(a.heldBecause ?? ''))).toBe(true);
+    expect(report.counts).toMatchObject({ held: 3, planned: 0, done: 0 });
+    const finding = w.sb.eventBridge.events[0]?.detail as { hosts: { hostId: string }[] };
+    expect(finding.hosts.map((h) => h.hostId).sort()).toEqual(dead.map((d) => d.hostId).sort());
+    // A dry run shows the same held retirements.
+    const dry = await w.onReplay({ sweep: {}, dryRun: true });
+    expect(dry.actions.filter((a) => a.outcome === 'held')).toHaveLength(3);
   });
 
   it('the opt-out tag keeps a terminated instance’s host', async () => {

@@ -146,7 +146,11 @@ describe('planner invariants', () => {
         const res = await execute(dry, ports, { runId: 'dry', dryRun: true, clock: () => obs.now });
         expect(ports.calls).toEqual([]);
         expect(ports.ledger.stats.requests).toBe(0);
-        expect(res.results.map((r) => r.outcome)).toEqual(dry.actions.map(() => 'planned'));
+        // What the circuit breaker held back is reported `held`, dry run or not; everything else `planned`.
+        expect(res.results.map((r) => r.outcome)).toEqual([
+          ...dry.actions.map(() => 'planned'),
+          ...(dry.held ?? []).map(() => 'held'),
+        ]);
         expect(res.findings.published).toBe(0);
       }),
       { ...params, numRuns: 100 },
@@ -166,7 +170,8 @@ describe('planner invariants', () => {
         const first = await run('first');
         for (const r of first.results) {
           // Held back only by its re-check, or waiting for an action that was not done: never failed.
-          const expected = { done: undefined, blocked: 'RecheckBlocked', deferred: 'DependencyPending' };
+          // (and `held`: a retirement the circuit breaker kept back, never performed)
+          const expected = { done: undefined, blocked: 'RecheckBlocked', deferred: 'DependencyPending', held: undefined };
           expect(Object.keys(expected), `${r.key}: ${r.outcome} ${r.error ?? ''}`).toContain(r.outcome);
           expect(r.errorName, r.key).toBe(expected[r.outcome as keyof typeof expected]);
         }
