@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { MeasureOutput } from './host-list-child.js';
-import { bundleBenchScript } from './bundle.js';
+import { bundleBenchScript, runBenchScript } from './bundle.js';
 
 
 /** Starts the server process; resolves with its URL and key once it listens. */
@@ -27,20 +27,7 @@ function startServer(file: string, hosts: number, seed: number) {
 }
 
 function measure(file: string, mode: 'old' | 'new', url: string, apiKey: string): Promise<MeasureOutput> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', file, 'measure', mode, url, apiKey], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`${mode} reader exited ${code}: ${err.trim().slice(0, 500)}`));
-      resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as MeasureOutput);
-    });
-  });
+  return runBenchScript<MeasureOutput>(file, ['measure', mode, url, apiKey], `${mode} reader`);
 }
 
 /** Both readers over one server of `hosts` hosts, `runs` times each, alternating. */

@@ -3,10 +3,9 @@
  * bench/fleet.ts), each size in a fresh Node process so that one size's heap does not flatter or burden the
  * next. The child is bundled with esbuild and run by plain `node`, so no TypeScript loader sits in its memory.
  */
-import { spawn } from 'node:child_process';
 import type { PlannerSize } from '../results.js';
 import { median } from '../stats.js';
-import { bundleBenchScript } from '../bundle.js';
+import { bundleBenchScript, runBenchScript } from '../bundle.js';
 
 
 interface ChildOutput {
@@ -23,24 +22,7 @@ interface ChildOutput {
 }
 
 function runChild(file: string, size: number, seed: number, runs: number): Promise<ChildOutput> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', file, String(size), String(seed), String(runs)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`planner child (size ${size}) exited ${code}: ${err.trim()}`));
-      try {
-        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as ChildOutput);
-      } catch {
-        reject(new Error(`planner child (size ${size}) printed no result: ${out.slice(0, 200)}`));
-      }
-    });
-  });
+  return runBenchScript<ChildOutput>(file, [String(size), String(seed), String(runs)], `planner child (size ${size})`);
 }
 
 export async function plannerBench(opts: {
