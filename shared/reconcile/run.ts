@@ -304,17 +304,23 @@ async function instances(rt: RunContext, instanceIds: string[], opts: RunOptions
   return finish(rt, report, started);
 }
 
-/** Why an instance's look settled nothing: a region EC2 could not be read for, or an id EC2 does not know. */
-function unsettled(observed: Observed, p: Plan, instanceId: string): string | undefined {
+/**
+ * Why an instance's look settled nothing: a region EC2 could not be read for (`lookFailed`: loud, a failure), or
+ * an id EC2 does not know (eventual consistency: quiet, the sweep looks again).
+ */
+function unsettled(observed: Observed, p: Plan, instanceId: string): { note: string; lookFailed: boolean } | undefined {
   const obs = observed.observation;
   if (obs.instances.some((i) => i.instanceId === instanceId) || p.goneInstanceIds.includes(instanceId)) {
     return undefined;
   }
   const failed = obs.regions.filter((r) => !r.ok);
-  if (failed.length > 0) return failed.map((r) => `EC2 ${r.region} could not be read: ${r.error}`).join('; ');
-  return obs.notFound.includes(instanceId)
+  if (failed.length > 0) {
+    return { note: failed.map((r) => `EC2 ${r.region} could not be read: ${r.error}`).join('; '), lookFailed: true };
+  }
+  const note = obs.notFound.includes(instanceId)
     ? 'DescribeInstances answered NotFound and never returned this instance before (it may be too new): nothing done'
     : 'DescribeInstances did not return this instance (EC2 may not show it yet): nothing done';
+  return { note, lookFailed: false };
 }
 
 /**
@@ -332,14 +338,15 @@ async function eventsRun(rt: RunContext, events: InstanceStateEvent[], opts: Run
   const report = emptyReport(rt, opts.trigger, randomUUID(), opts.dryRun, started);
   const outcomes: EventOutcome[] = [];
   report.events = outcomes;
+  const failedLooks: EventOutcome[] = [];
   const ordered = [...events].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
   for (const event of ordered) {
-    const outcome = await reconcileEvent(rt, event, report, opts);
+    const { outcome, lookFailed } = await reconcileEvent(rt, event, report, opts);
     outcomes.push(outcome);
+    if (lookFailed) failedLooks.push(outcome);
   }
   finish(rt, report, started);
   // A failed action publishes Reconcile Failed from the executor; a failed look has no action to do it.
-  const failedLooks = outcomes.filter((o) => o.outcome === 'unknown' && o.note?.includes('could not be read'));
   if (failedLooks.length > 0) {
     await publishFailure(rt, report.dryRun, {
       trigger: opts.trigger,
@@ -356,25 +363,26 @@ async function reconcileEvent(
   event: InstanceStateEvent,
   report: Report,
   opts: RunOptions,
-): Promise<EventOutcome> {
+): Promise<{ outcome: EventOutcome; lookFailed?: boolean }> {
   const instanceId = event.detail['instance-id'];
   const outcome: EventOutcome = { eventId: event.id, instanceId, state: event.detail.state, outcome: 'reconciled' };
   if (event.account !== rt.accountId) {
-    return { ...outcome, outcome: 'foreign-account', note: `event from account ${event.account}, this is ${rt.accountId}` };
+    const note = `event from account ${event.account}, this is ${rt.accountId}`;
+    return { outcome: { ...outcome, outcome: 'foreign-account', note } };
   }
   const loaded: LedgerState = await rt.store.loadInstances([instanceId], Math.floor(rt.clock() / 1000));
-  if (loaded.events.has(`${instanceId}#${event.id}`)) return { ...outcome, outcome: 'duplicate' };
+  if (loaded.events.has(`${instanceId}#${event.id}`)) return { outcome: { ...outcome, outcome: 'duplicate' } };
   const target: Target = { instanceId, region: event.region, eventState: event.detail.state };
   const observeOpts = { now: rt.clock(), hostListDeadline: opts.hostListDeadline };
   const observed = await observeInstances(observeDeps(rt), [target], rt.config.regions, observeOpts, loaded);
-  let why: string | undefined;
+  let why: ReturnType<typeof unsettled>;
   await planAndAct(rt, observed, policyOf(rt, report.dryRun, false), report, opts, (p) => {
     why = unsettled(observed, p, instanceId);
     // Handled only once the instance was read; the executor still withholds it if an action fails.
     return why === undefined ? new Map([[instanceId, [event.id]]]) : new Map();
   });
-  if (why === undefined) return outcome;
+  if (why === undefined) return { outcome };
   // The planner lists only instances it knows of; one EC2 never showed is unknown all the same.
   if (!report.unknownInstanceIds.includes(instanceId)) report.unknownInstanceIds.push(instanceId);
-  return { ...outcome, outcome: 'unknown', note: why };
+  return { outcome: { ...outcome, outcome: 'unknown', note: why.note }, lookFailed: why.lookFailed };
 }
