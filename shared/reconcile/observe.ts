@@ -5,7 +5,7 @@
  */
 import type { HostList, Instance, UnreadableHost } from './model.js';
 import { duplicateCandidates, hasIgnoreTag, type LinkInput } from './link.js';
-import type { HostDirectory, LedgerState, Ports } from './ports.js';
+import type { HostDirectory, HostFilter, LedgerState, Ports } from './ports.js';
 import { notify, type OnProgress, reported } from './progress.js';
 import { nextRecord, type Sighting } from './record.js';
 import type { InstanceRecord, Observation, RegionStatus } from './types.js';
@@ -174,7 +174,7 @@ export async function findInstanceHosts(
   deadline?: number,
 ): Promise<HostList> {
   const live = new Map(instances.map((i) => [i.instanceId, i]));
-  const filters: { customIdentifier?: string; name?: string }[] = [];
+  const filters: HostFilter[] = [];
   const names = new Set<string>();
   for (const id of ids) {
     filters.push({ customIdentifier: `${id}.ec2.amazonaws.com` });
@@ -195,7 +195,10 @@ export async function findInstanceHosts(
     for (const u of l.unreadable) unreadable.set(u.id ?? u.field, u);
   };
   lists.forEach(add);
-  const missing = ids.flatMap((id) => recorded.get(id)?.linkedHostIds ?? []).filter((h) => !byId.has(h));
+  // A recorded host a filter found, readable or not, needs no second read.
+  const missing = ids
+    .flatMap((id) => recorded.get(id)?.linkedHostIds ?? [])
+    .filter((h) => !byId.has(h) && !unreadable.has(h));
   (await mapLimit([...new Set(missing)], LOOKUP_CONCURRENCY, (h) => mackerel.lookupHost(h))).forEach(add);
   return { hosts: [...byId.values()], unreadable: [...unreadable.values()] };
 }
