@@ -11,7 +11,7 @@ import { Ec2Inventory } from './ec2/inventory.js';
 import { FindingsPublisher } from './findings/publish.js';
 import { logger } from './logger.js';
 import { MackerelClient } from './mackerel/client.js';
-import type { RunLogger } from './reconcile/ports.js';
+import type { GraphAnnotationSink, RunLogger, Trace } from './reconcile/ports.js';
 import type { OnProgress } from './reconcile/progress.js';
 import { DynamoLedger } from './state/dynamo-ledger.js';
 
@@ -28,6 +28,10 @@ export interface Runtime {
   clock: () => number;
   /** told what observe has read so far; only the command line listens */
   onProgress?: OnProgress;
+  /** where graph annotations go: the Mackerel client unless overridden */
+  annotations?: GraphAnnotationSink;
+  /** runs observe, plan and execute as trace segments (Powertools Tracer in Lambda) */
+  trace?: Trace;
 }
 
 /** The account id is the fifth field of the function's ARN. */
@@ -85,6 +89,7 @@ const SIGNATURE_VARS = [
   'MAX_RETIRE_PERCENT',
   'DUPLICATE_STALE_MINUTES',
   'IMDS_REMEDIATE',
+  'GRAPH_ANNOTATIONS',
   'AWS_ENDPOINT_URL_EC2',
   'AWS_ENDPOINT_URL_DYNAMODB',
   'AWS_ENDPOINT_URL_EVENTBRIDGE',
@@ -111,7 +116,7 @@ export async function buildRuntime(accountId: string, overrides: Partial<Runtime
   const config = overrides.config ?? loadConfig();
   const log = overrides.logger ?? logger;
   const apiKey = await apiKeyOf(config);
-  return {
+  const runtime: Runtime = {
     config,
     accountId,
     mackerel: new MackerelClient({
@@ -126,6 +131,8 @@ export async function buildRuntime(accountId: string, overrides: Partial<Runtime
     clock: Date.now,
     ...overrides,
   };
+  // Graph annotations go to the same Mackerel as the hosts, unless a caller says otherwise.
+  return { annotations: runtime.mackerel, ...runtime };
 }
 
 export function resetRuntime(): void {
