@@ -5,6 +5,7 @@
 
 import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context } from 'aws-lambda';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { Ec2Inventory } from './ec2/inventory.js';
@@ -14,6 +15,7 @@ import { MackerelClient } from './mackerel/client.js';
 import type { GraphAnnotationSink, RunLogger, Trace } from './reconcile/ports.js';
 import type { OnProgress } from './reconcile/progress.js';
 import { DynamoLedger } from './state/dynamo-ledger.js';
+import { traced, traceWith, tracer } from './tracing.js';
 
 export type { RunLogger };
 
@@ -124,9 +126,11 @@ export async function buildRuntime(accountId: string, overrides: Partial<Runtime
       apiBase: config.apiBase,
       onRetry: (info) => log.warn('Mackerel API retry', { ...info }),
     }),
-    inventory: new Ec2Inventory(),
-    store: new DynamoLedger(config.stateTable, new DynamoDBClient({})),
-    publisher: new FindingsPublisher({ eventBusName: config.eventBusName }),
+    // X-Ray subsegments for every AWS call in Lambda; pass-throughs elsewhere (shared/tracing.ts)
+    inventory: new Ec2Inventory({ decorate: traced }),
+    store: new DynamoLedger(config.stateTable, traced(new DynamoDBClient({}))),
+    publisher: new FindingsPublisher({ eventBusName: config.eventBusName, client: traced(new EventBridgeClient({})) }),
+    trace: traceWith(tracer()),
     logger: log,
     clock: Date.now,
     ...overrides,
