@@ -24,7 +24,7 @@ const wouldDo = (a: Report['actions'][number]) => ({
 export function lambda(name: string, run: (event: unknown, context: Context) => Promise<Report>) {
   return middy(async (event: unknown, context: Context) => {
     const report = await run(event, context);
-    recordRun(metrics(), report);
+    recordRun(metrics(), report, event);
     logger.info(`${name} finished`, {
       status: report.status,
       counts: report.counts,
