@@ -66,8 +66,9 @@ export const GraphAnnotation = z
   .object({
     title: z.string().min(1).max(250),
     description: z.string().max(1024),
-    from: z.number().int().nonnegative(),
-    to: z.number().int().nonnegative(),
+    // epoch seconds: milliseconds would mark a span thousands of years ahead
+    from: z.number().int().nonnegative().max(1e11, 'epoch seconds, not milliseconds'),
+    to: z.number().int().nonnegative().max(1e11, 'epoch seconds, not milliseconds'),
     service: z.string().min(1),
     roles: z.array(z.string().min(1)).optional(),
   })
