@@ -7,6 +7,7 @@
  *   Ledger         what this account saw and did, exactly once           shared/state/dynamo-ledger.ts,
  *                                                                        shared/state/memory-ledger.ts
  *   FindingSink    where findings go                                     shared/findings/publish.ts
+ *   GraphAnnotationSink  marks on the monitoring backend's graphs       shared/mackerel/client.ts
  */
 import type {
   CheckReport,
