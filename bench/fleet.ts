@@ -77,6 +77,8 @@ export interface ExpectedWork {
   duplicateCandidates: number;
   /** Host Retired + Host Status Changed + Duplicate Hosts Detected */
   findings: number;
+  /** services with a host retired or powered off: one graph annotation each */
+  annotatedServices: number;
 }
 
 export interface Fleet {
@@ -191,6 +193,7 @@ export function generateFleet(opts: { size: number; seed: number; nowS?: number 
     if (inst.group === 'restore') bump(byId.get(inst.instanceId)?.day0Status ?? 'working');
   }
   const retirements = inGroup('terminate');
+  const actedOn = new Set(instances.filter((i) => i.group === 'terminate' || i.group === 'stop').map((i) => i.instanceId));
   const duplicates = inGroup('duplicate');
   const changes = Object.values(statusChanges).reduce((a, b) => a + b, 0);
   return {
@@ -208,6 +211,9 @@ export function generateFleet(opts: { size: number; seed: number; nowS?: number 
       checkReports: duplicates,
       duplicateCandidates: duplicates,
       findings: retirements + changes + duplicates,
+      annotatedServices: new Set(
+        hosts.filter((h) => h.kind === 'integration' && actedOn.has(h.instanceId)).flatMap((h) => Object.keys(h.roles)),
+      ).size,
     },
   };
 }

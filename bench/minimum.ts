@@ -1,7 +1,8 @@
 /**
  * The fewest API calls a sweep can make for a given amount of work (issue #5): one host list,
  * ⌈instances/1000⌉ DescribeInstances per region, ⌈retirements/30⌉ bulk-retire, ⌈changes/30⌉ bulk status
- * updates per target status, ⌈reports/100⌉ check reports, ⌈entries/10⌉ PutEvents, ⌈candidates/100⌉ tsdb/latest.
+ * updates per target status, ⌈reports/100⌉ check reports, ⌈entries/10⌉ PutEvents, ⌈candidates/100⌉ tsdb/latest,
+ * one graph annotation per service whose hosts were retired or powered off.
  * Anything else the code calls has a minimum of 0. DynamoDB has no stated minimum and is reported apart.
  */
 import type { CallCounts } from './calls.js';
@@ -16,6 +17,8 @@ export interface Work {
   duplicateCandidates: number;
   /** PutEvents entries (findings) */
   findings: number;
+  /** services with a host retired or powered off: one graph annotation each (none in a dry run) */
+  annotatedServices?: number;
 }
 
 export interface ApiRow {
@@ -43,6 +46,7 @@ const MEASURED = new Set([
   'POST /api/v0/hosts/bulk-update-statuses',
   'POST /api/v0/monitoring/checks/report',
   'GET /api/v0/tsdb/latest',
+  'POST /api/v0/graph-annotations',
 ]);
 
 export function compareWithMinimum(work: Work, calls: CallCounts): Comparison {
@@ -83,6 +87,12 @@ export function compareWithMinimum(work: Work, calls: CallCounts): Comparison {
       rule: `⌈${work.duplicateCandidates} duplicate candidates/100⌉`,
       minimum: ceilDiv(work.duplicateCandidates, 100),
       actual: m('GET /api/v0/tsdb/latest'),
+    },
+    {
+      api: 'Mackerel POST /graph-annotations',
+      rule: `1 per service acted on (${work.annotatedServices ?? 0})`,
+      minimum: work.annotatedServices ?? 0,
+      actual: m('POST /api/v0/graph-annotations'),
     },
     {
       api: 'EventBridge PutEvents',

@@ -125,6 +125,7 @@ function settingsOf(raw, deploymentRegion) {
     logRetentionInDays,
     logLevel,
     sweepMemorySize: int('sweepMemorySize', p('sweepMemorySize'), 512, 10_240),
+    graphAnnotations: String(bool('graphAnnotations', p('graphAnnotations'))),
   };
 }
 
@@ -146,6 +147,7 @@ const PARAMS = [
   'logRetentionInDays',
   'logLevel',
   'sweepMemorySize',
+  'graphAnnotations',
 ];
 
 module.exports = async ({ resolveVariable }) => {

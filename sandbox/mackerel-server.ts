@@ -5,6 +5,7 @@
 // The host list is written as a real server writes a large body: in chunks, host by host, waiting for the socket to
 // drain; `hostList` can make it slow but steady, or make it stall part-way.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { annotationsBetween, checkGraphAnnotation, type FakeGraphAnnotation } from './graph-annotations.js';
 import { agentHostMeta, seedOf } from './host-meta.js';
 import { closed, FakeServer, FaultBudget, readBody, rechunk, sleep, writeChunk } from './http.js';
 import { BASE62, randomChars } from './random.js';
@@ -178,6 +179,8 @@ export class FakeMackerel extends FakeServer {
   readonly hosts = new Map<string, FakeHost>();
   readonly calls: CallLogEntry[] = [];
   readonly checkReports: unknown[] = [];
+  /** graph annotations posted, in order */
+  readonly graphAnnotations: FakeGraphAnnotation[] = [];
   /** every change made to a host, in the order it was made */
   readonly mutations: HostMutation[] = [];
   /**
@@ -462,6 +465,8 @@ export class FakeMackerel extends FakeServer {
     if (resource === 'monitoring' && n === 3 && a === 'checks' && b === 'report' && method === 'POST') {
       return this.postCheckReports(body);
     }
+    if (resource === 'graph-annotations' && n === 1 && method === 'POST') return this.postGraphAnnotation(body);
+    if (resource === 'graph-annotations' && n === 1 && method === 'GET') return this.listGraphAnnotations(query);
     throw new ApiError(404, 'Not Found');
   }
 
@@ -636,5 +641,37 @@ export class FakeMackerel extends FakeServer {
     });
     this.checkReports.push(...reports);
     return success();
+  }
+
+  /** Services exist while any host (retired ones too) has them: the sandbox has no service API of its own. */
+  private serviceRoles(): Map<string, Set<string>> {
+    const services = new Map<string, Set<string>>();
+    for (const h of this.hosts.values()) {
+      for (const [service, roles] of Object.entries(h.roles)) {
+        const set = services.get(service) ?? new Set<string>();
+        for (const r of roles) set.add(r);
+        services.set(service, set);
+      }
+    }
+    return services;
+  }
+
+  private postGraphAnnotation(body: unknown): Answer {
+    const checked = checkGraphAnnotation(body, this.serviceRoles());
+    if (!checked.ok) throw new ApiError(checked.status, checked.message);
+    const annotation = { id: randomChars(this.rng, BASE62, 11), ...checked.annotation };
+    this.graphAnnotations.push(annotation);
+    return ok(annotation);
+  }
+
+  private listGraphAnnotations(query: Record<string, string[]>): Answer {
+    const service = query.service?.[0];
+    const from = Number(query.from?.[0]);
+    const to = Number(query.to?.[0]);
+    if (service === undefined || !Number.isFinite(from) || !Number.isFinite(to)) {
+      throw new ApiError(400, 'service, from and to are required');
+    }
+    if (!this.serviceRoles().has(service)) throw new ApiError(404, `Service ${service} not found`);
+    return ok({ graphAnnotations: annotationsBetween(this.graphAnnotations, service, from, to) });
   }
 }

@@ -18,6 +18,7 @@ import {
 } from '../sandbox/index.js';
 import type { ActionResult } from '../shared/reconcile/execute.js';
 import type { Report } from '../shared/reconcile/run.js';
+import { showAnnotations } from './demo-annotations.js';
 import { CI_SUFFIX, DNS_SUFFIX, type Fleet, seedFleet } from './fleet.js';
 
 type Handler = (event: unknown, context: Context) => Promise<Report>;
@@ -393,6 +394,9 @@ async function demo(sb: Sandbox, h: Handlers): Promise<number> {
 
   heading('After: the Mackerel host list');
   hostsTable(sb, fleet);
+
+  const unannotated = showAnnotations(sb, { 'day 0': day0, 'dry run': dry, event: first, 'event again': again, sweep, 'second sweep': converged });
+  if (unannotated.length > 0) throw new DemoFailure(`graph annotations: ${unannotated.join('; ')}`);
 
   const reports = [first, again, sweep, converged];
   const after = [...sb.mackerel.hosts.values()];

@@ -4,11 +4,13 @@
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { logger } from './logger.js';
 import { metrics, recordRun } from './metrics.js';
 import type { Report } from './reconcile/run.js';
+import { tracer } from './tracing.js';
 
 const wouldDo = (a: Report['actions'][number]) => ({
   kind: a.kind,
@@ -22,7 +24,7 @@ const wouldDo = (a: Report['actions'][number]) => ({
 export function lambda(name: string, run: (event: unknown, context: Context) => Promise<Report>) {
   return middy(async (event: unknown, context: Context) => {
     const report = await run(event, context);
-    recordRun(metrics(), report);
+    recordRun(metrics(), report, event);
     logger.info(`${name} finished`, {
       status: report.status,
       counts: report.counts,
@@ -34,6 +36,9 @@ export function lambda(name: string, run: (event: unknown, context: Context) => 
     });
     return report;
   })
+    // The invocation's X-Ray segment; the run's steps are its subsegments (shared/tracing.ts). The report is
+    // not attached as metadata: a sweep's runs to thousands of actions.
+    .use(captureLambdaHandler(tracer(), { captureResponse: false }))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics(), { captureColdStartMetric: true }))
     .use({

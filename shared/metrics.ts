@@ -35,11 +35,28 @@ export function runMetrics(report: Report): RunMetric[] {
     count('MackerelApiRetries', report.apiRetries.mackerel),
     count('Ec2ApiRetries', report.apiRetries.ec2),
     count('CircuitBreakerTripped', report.circuitBreaker?.tripped ? 1 : 0),
+    // the dashboard's (infra/dashboard.yml): runs, what was held back, the other action kinds
+    count('Runs', 1),
+    count('HeldRetirements', report.counts.held),
+    count('RolesMerged', acted.filter((a) => a.kind === 'merge-roles').length),
+    count('ChecksReported', acted.filter((a) => a.kind === 'report-check').length),
   ];
   if (report.trigger === 'sweep' && report.status !== 'skipped') {
     metrics.push({ name: 'SweepDuration', unit: MetricUnit.Milliseconds, value: report.durationMs });
   }
   return metrics;
+}
+
+/**
+ * How long after the state change an event-driven run finished (the event's `time` to now): the event path's
+ * latency, EventBridge's delivery and retries included. Only for runs a live event triggered (not replays).
+ */
+export function eventLatency(event: unknown, report: Report, now: number = Date.now()): RunMetric | undefined {
+  if (report.events === undefined || report.trigger === 'replay' || report.status === 'skipped') return undefined;
+  const time = typeof event === 'object' && event !== null ? (event as { time?: unknown }).time : undefined;
+  const at = typeof time === 'string' ? Date.parse(time) : Number.NaN;
+  if (!Number.isFinite(at)) return undefined;
+  return { name: 'EventLatency', unit: MetricUnit.Milliseconds, value: Math.max(0, now - at) };
 }
 
 let instance: Metrics | undefined;
@@ -53,8 +70,10 @@ export function metrics(): Metrics {
   return instance;
 }
 
-export function recordRun(m: Metrics, report: Report): void {
+export function recordRun(m: Metrics, report: Report, event?: unknown): void {
   m.addDimension('trigger', report.trigger);
   m.addDimension('dryRun', String(report.dryRun));
   for (const { name, unit, value } of runMetrics(report)) m.addMetric(name, unit, value);
+  const latency = eventLatency(event, report);
+  if (latency) m.addMetric(latency.name, latency.unit, latency.value);
 }

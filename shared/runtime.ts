@@ -5,15 +5,17 @@
 
 import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context } from 'aws-lambda';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { Ec2Inventory } from './ec2/inventory.js';
 import { FindingsPublisher } from './findings/publish.js';
 import { logger } from './logger.js';
 import { MackerelClient } from './mackerel/client.js';
-import type { RunLogger } from './reconcile/ports.js';
+import type { GraphAnnotationSink, RunLogger, Trace } from './reconcile/ports.js';
 import type { OnProgress } from './reconcile/progress.js';
 import { DynamoLedger } from './state/dynamo-ledger.js';
+import { traced, traceWith, tracer } from './tracing.js';
 
 export type { RunLogger };
 
@@ -28,6 +30,10 @@ export interface Runtime {
   clock: () => number;
   /** told what observe has read so far; only the command line listens */
   onProgress?: OnProgress;
+  /** where graph annotations go: the Mackerel client unless overridden */
+  annotations?: GraphAnnotationSink;
+  /** runs observe, plan and execute as trace segments (Powertools Tracer in Lambda) */
+  trace?: Trace;
 }
 
 /** The account id is the fifth field of the function's ARN. */
@@ -85,6 +91,7 @@ const SIGNATURE_VARS = [
   'MAX_RETIRE_PERCENT',
   'DUPLICATE_STALE_MINUTES',
   'IMDS_REMEDIATE',
+  'GRAPH_ANNOTATIONS',
   'AWS_ENDPOINT_URL_EC2',
   'AWS_ENDPOINT_URL_DYNAMODB',
   'AWS_ENDPOINT_URL_EVENTBRIDGE',
@@ -111,7 +118,7 @@ export async function buildRuntime(accountId: string, overrides: Partial<Runtime
   const config = overrides.config ?? loadConfig();
   const log = overrides.logger ?? logger;
   const apiKey = await apiKeyOf(config);
-  return {
+  const runtime: Runtime = {
     config,
     accountId,
     mackerel: new MackerelClient({
@@ -119,13 +126,17 @@ export async function buildRuntime(accountId: string, overrides: Partial<Runtime
       apiBase: config.apiBase,
       onRetry: (info) => log.warn('Mackerel API retry', { ...info }),
     }),
-    inventory: new Ec2Inventory(),
-    store: new DynamoLedger(config.stateTable, new DynamoDBClient({})),
-    publisher: new FindingsPublisher({ eventBusName: config.eventBusName }),
+    // X-Ray subsegments for every AWS call in Lambda; pass-throughs elsewhere (shared/tracing.ts)
+    inventory: new Ec2Inventory({ decorate: traced }),
+    store: new DynamoLedger(config.stateTable, traced(new DynamoDBClient({}))),
+    publisher: new FindingsPublisher({ eventBusName: config.eventBusName, client: traced(new EventBridgeClient({})) }),
+    trace: traceWith(tracer()),
     logger: log,
     clock: Date.now,
     ...overrides,
   };
+  // Graph annotations go to the same Mackerel as the hosts, unless a caller says otherwise.
+  return { annotations: runtime.mackerel, ...runtime };
 }
 
 export function resetRuntime(): void {

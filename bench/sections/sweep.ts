@@ -92,6 +92,7 @@ export async function sweepBench(opts: { size: number; seed: number; latencyMs: 
       checkReports: fleet.expected.checkReports,
       duplicateCandidates: fleet.expected.duplicateCandidates,
       findings: fleet.expected.findings,
+      annotatedServices: fleet.expected.annotatedServices,
     };
     const cmp = compareWithMinimum(work, run.calls);
     return {

@@ -20,6 +20,8 @@ export interface Ec2InventoryOptions {
   clientFor?: (region: string) => EC2Client;
   /** attempts per command, SDK retries included; default 6 */
   maxAttempts?: number;
+  /** applied once to each client the inventory makes (the Lambda runtime traces them with X-Ray) */
+  decorate?: (client: EC2Client) => EC2Client;
 }
 
 /** DescribeInstances returned something `toInstance` cannot trust. */
@@ -63,6 +65,7 @@ export class Ec2Inventory implements Fleet {
         let client = clients.get(region);
         if (!client) {
           client = new EC2Client({ region, maxAttempts });
+          client = opts.decorate?.(client) ?? client;
           clients.set(region, client);
         }
         return client;

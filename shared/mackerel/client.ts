@@ -11,6 +11,7 @@ import type { z } from 'zod';
 import type {
   BulkOutcome,
   Failure,
+  GraphAnnotationSink,
   HostDirectory,
   HostFilter,
   HostListing,
@@ -35,6 +36,8 @@ import {
   ALL_LIVE_STATUSES,
   CheckReport,
   ErrorBody,
+  GraphAnnotation,
+  GraphAnnotationResponse,
   type Host,
   HostResponse,
   HostStatus,
@@ -112,7 +115,7 @@ interface Request<S extends z.ZodType> {
   schema: S;
 }
 
-export class MackerelClient implements HostDirectory {
+export class MackerelClient implements HostDirectory, GraphAnnotationSink {
   readonly stats: ClientStats = { requests: 0, retries: 0, byEndpoint: {} };
 
   readonly #apiKey: string;
@@ -386,6 +389,24 @@ export class MackerelClient implements HostDirectory {
       });
     });
     return result;
+  }
+
+  /** One graph annotation on a service's graphs; a body outside Mackerel's limits is refused before sending. */
+  async postGraphAnnotation(annotation: GraphAnnotation): Promise<{ id: string }> {
+    const parsed = GraphAnnotation.safeParse(annotation);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = ['annotation', ...(issue?.path ?? [])].map(String).join('.');
+      throw new TypeError(`invalid graph annotation at ${where}: ${issue?.message ?? 'invalid'}`);
+    }
+    const created = await this.#request({
+      method: 'POST',
+      path: '/api/v0/graph-annotations',
+      route: '/api/v0/graph-annotations',
+      body: parsed.data,
+      schema: GraphAnnotationResponse,
+    });
+    return { id: created.id };
   }
 
   async #bulkRetire(ids: readonly string[]): Promise<void> {

@@ -60,3 +60,20 @@ export const ErrorBody = z.object({ error: z.object({ message: z.string() }) });
 
 /** Write endpoints answer `{"success": true}`; only "a JSON object" is relied on. */
 export const SuccessResponse = z.looseObject({});
+
+/** `POST /api/v0/graph-annotations` body: Mackerel's limits (api-docs) checked before sending. */
+export const GraphAnnotation = z
+  .object({
+    title: z.string().min(1).max(250),
+    description: z.string().max(1024),
+    // epoch seconds: milliseconds would mark a span thousands of years ahead
+    from: z.number().int().nonnegative().max(1e11, 'epoch seconds, not milliseconds'),
+    to: z.number().int().nonnegative().max(1e11, 'epoch seconds, not milliseconds'),
+    service: z.string().min(1),
+    roles: z.array(z.string().min(1)).optional(),
+  })
+  .refine((a) => a.from <= a.to, { message: 'from is after to', path: ['from'] });
+export type GraphAnnotation = z.infer<typeof GraphAnnotation>;
+
+/** The answer is the annotation with its id; only the id is relied on. */
+export const GraphAnnotationResponse = z.looseObject({ id: z.string().min(1) });

@@ -99,3 +99,16 @@ export type Finding = {
   detail: Record<string, unknown>;
   resources?: string[];
 };
+
+/**
+ * A Mackerel graph annotation: a marked span on a service's graphs (`POST /api/v0/graph-annotations`). Without
+ * `roles` it belongs to the whole service. Times are epoch seconds, `from` ≤ `to`.
+ */
+export type GraphAnnotation = {
+  title: string;
+  description: string;
+  from: number;
+  to: number;
+  service: string;
+  roles?: string[];
+};

@@ -7,10 +7,12 @@
  *   Ledger         what this account saw and did, exactly once           shared/state/dynamo-ledger.ts,
  *                                                                        shared/state/memory-ledger.ts
  *   FindingSink    where findings go                                     shared/findings/publish.ts
+ *   GraphAnnotationSink  marks on the monitoring backend's graphs       shared/mackerel/client.ts
  */
 import type {
   CheckReport,
   Finding,
+  GraphAnnotation,
   HostList,
   HostStatus,
   Instance,
@@ -76,6 +78,14 @@ export interface HostDirectory {
   updateHostStatuses(ids: readonly string[], status: HostStatus): Promise<BulkOutcome>;
   updateRoleFullnames(hostId: string, roleFullnames: readonly string[]): Promise<void>;
   postCheckReports(reports: readonly CheckReport[]): Promise<BulkOutcome<CheckReport>>;
+}
+
+// --- GraphAnnotationSink ---
+
+/** Where a run marks what it did on the graphs people already watch (Mackerel graph annotations). */
+export interface GraphAnnotationSink {
+  /** one annotation; the backend's id of it */
+  postGraphAnnotation(annotation: GraphAnnotation): Promise<{ id: string }>;
 }
 
 // --- Fleet ---
@@ -213,6 +223,8 @@ export interface Settings {
   maxRetirePercent: number;
   duplicateStaleMinutes: number;
   imdsRemediate: boolean;
+  /** mark a run's retirements and poweroffs on its services' graphs (GRAPH_ANNOTATIONS); unset = on */
+  graphAnnotations?: boolean;
 }
 
 /** What a run logs through: the Powertools JSON logger in Lambda, a stderr logger on the command line. */
@@ -243,7 +255,14 @@ export interface RunContext {
   clock: () => number;
   /** told what observe has read so far; only the command line listens */
   onProgress?: OnProgress;
+  /** where graph annotations go (the Mackerel client); absent = none are made */
+  annotations?: GraphAnnotationSink;
+  /** runs a step of the run (observe, plan, execute) as a named trace segment; absent = untraced */
+  trace?: Trace;
 }
+
+/** Runs `fn` as the named segment of a trace (Powertools Tracer in Lambda); the domain never imports a tracer. */
+export type Trace = <T>(name: string, fn: () => T) => T;
 
 export const portsOf = (rt: RunContext): Ports => ({
   hosts: rt.mackerel,

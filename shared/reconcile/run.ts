@@ -2,6 +2,7 @@
  * One reconciliation run: observe → plan → act → report. The three handlers call these and nothing else.
  */
 import { randomUUID } from 'node:crypto';
+import { type AnnotatedHost, buildAnnotations, verbOf } from './annotations.js';
 import { type ActionResult, type ExecuteResult, execute } from './execute.js';
 import type { InstanceStateEvent, UnreadableHost } from './model.js';
 import { type ObserveDeps, type Observed, observeFleet, observeInstances, type Target } from './observe.js';
@@ -62,6 +63,18 @@ export interface Report {
   events?: EventOutcome[];
   /** requests this run had to repeat (429, 5xx, throttling), per API */
   apiRetries: { mackerel: number; ec2: number };
+  /**
+   * graph annotations made for the hosts this run retired or powered off, one per service; a failed post is also
+   * in `errors` and fails nothing else. Absent when there was nothing to mark, in a dry run, or switched off.
+   */
+  annotations?: AnnotationsReport;
+}
+
+export interface AnnotationsReport {
+  posted: { service: string; id: string; title: string }[];
+  failed: { service: string; error: string }[];
+  /** hosts retired or powered off that belong to no service: no graph to mark */
+  hostsWithoutService: string[];
 }
 
 export interface RunOptions {
@@ -153,6 +166,23 @@ function commitsOf(observed: Observed, p: Plan, nowS: number): Map<string, Omit<
   return commits;
 }
 
+/** Runs a step as a named trace segment when the runtime traces (Lambda), else just runs it. */
+const traced = <T>(rt: RunContext, name: string, fn: () => T): T => (rt.trace ? rt.trace(name, fn) : fn());
+
+/**
+ * The hosts a run retired or powered off, by report, as observed (their roles name the services to annotate).
+ * Kept beside the report rather than in it: the report is public and lists host ids only.
+ */
+const actedOn = new WeakMap<Report, Map<string, AnnotatedHost>>();
+
+function noteActedOn(report: Report, observed: Observed, results: readonly ActionResult[]): void {
+  const ids = new Set(results.filter((r) => verbOf(r) !== undefined).map((r) => r.hostId as string));
+  if (ids.size === 0) return;
+  const seen = actedOn.get(report) ?? new Map<string, AnnotatedHost>();
+  for (const h of observed.observation.hosts) if (ids.has(h.id)) seen.set(h.id, { id: h.id, name: h.name, roles: h.roles });
+  actedOn.set(report, seen);
+}
+
 /** Plan, then act: the executor stores sightings and links with its claims (a dry run stores nothing). */
 async function planAndAct(
   rt: RunContext,
@@ -164,14 +194,14 @@ async function planAndAct(
   events?: (p: Plan) => Map<string, string[]>,
 ): Promise<Plan> {
   const obs = observed.observation;
-  const p = plan(obs, policy);
+  const p = traced(rt, 'plan', () => plan(obs, policy));
   rt.logger.info('planned', {
     actions: p.actions.length,
     circuitBreaker: p.circuitBreaker,
     ambiguities: p.ambiguities.length,
     foreignHosts: p.foreignHostIds.length,
   });
-  const exec = await execute(p, portsOf(rt), {
+  const exec = await traced(rt, 'execute', () => execute(p, portsOf(rt), {
     runId: report.runId,
     dryRun: policy.dryRun,
     clock: rt.clock,
@@ -180,8 +210,9 @@ async function planAndAct(
     events: events?.(p),
     terminated: new Set(obs.instances.filter((i) => i.state === 'terminated').map((i) => i.instanceId)),
     only: opts.only,
-  });
+  }));
   fold(report, observed, p, exec);
+  noteActedOn(report, observed, exec.results);
   return p;
 }
 
@@ -229,6 +260,35 @@ function finish(rt: RunContext, report: Report, started: number): Report {
   return report;
 }
 
+/**
+ * After acting: one graph annotation per service whose hosts this run retired or powered off (never in a dry run,
+ * not with GRAPH_ANNOTATIONS=false). A post that fails is reported and logged; it undoes and fails nothing else.
+ */
+async function annotate(rt: RunContext, report: Report): Promise<Report> {
+  const hosts = actedOn.get(report);
+  actedOn.delete(report);
+  const sink = rt.annotations;
+  if (report.dryRun || rt.config.graphAnnotations === false || sink === undefined || hosts === undefined) return report;
+  const span = { from: Math.floor(Date.parse(report.startedAt) / 1000), to: Math.floor(rt.clock() / 1000) };
+  const { annotations, withoutService } = buildAnnotations(report.actions, hosts, span);
+  const out: AnnotationsReport = { posted: [], failed: [], hostsWithoutService: withoutService };
+  await traced(rt, 'annotate', async () => {
+    for (const a of annotations) {
+      try {
+        const { id } = await sink.postGraphAnnotation(a);
+        out.posted.push({ service: a.service, id, title: a.title });
+      } catch (e) {
+        const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+        out.failed.push({ service: a.service, error });
+        report.errors.push(`graph annotation for service ${a.service}: ${error}`);
+        rt.logger.warn('could not post a graph annotation', { service: a.service, error });
+      }
+    }
+  });
+  report.annotations = out;
+  return report;
+}
+
 /** Publishes `Reconcile Failed` (never in a dry run); a bus that is down too is only logged. */
 async function publishFailure(rt: RunContext, dryRun: boolean, detail: Record<string, unknown>): Promise<void> {
   if (dryRun) return;
@@ -255,7 +315,7 @@ async function reportingFailure<T>(
 
 /** The scheduled sweep: the whole fleet, under a lease so two sweeps never overlap. */
 export function runSweep(rt: RunContext, opts: RunOptions & { regions?: string[] }): Promise<Report> {
-  return reportingFailure(rt, opts.trigger, opts.dryRun, () => sweep(rt, opts));
+  return reportingFailure(rt, opts.trigger, opts.dryRun, () => sweep(rt, opts).then((r) => annotate(rt, r)));
 }
 
 async function sweep(rt: RunContext, opts: RunOptions & { regions?: string[] }): Promise<Report> {
@@ -270,10 +330,12 @@ async function sweep(rt: RunContext, opts: RunOptions & { regions?: string[] }):
     return finish(rt, report, started);
   }
   try {
-    const observed = await observeFleet(observeDeps(rt), regions, {
-      now: started,
-      hostListDeadline: opts.hostListDeadline,
-    });
+    const observed = await traced(rt, 'observe', () =>
+      observeFleet(observeDeps(rt), regions, {
+        now: started,
+        hostListDeadline: opts.hostListDeadline,
+      }),
+    );
     await planAndAct(rt, observed, policyOf(rt, dryRun, true), report, opts);
   } finally {
     if (!dryRun) await rt.store.releaseLease(SWEEP_LEASE, report.runId);
@@ -283,17 +345,21 @@ async function sweep(rt: RunContext, opts: RunOptions & { regions?: string[] }):
 
 /** Given instance ids (a replay): a targeted look-up in their regions, then the same planner. */
 export function runInstances(rt: RunContext, instanceIds: string[], opts: RunOptions): Promise<Report> {
-  return reportingFailure(rt, opts.trigger, opts.dryRun, () => instances(rt, instanceIds, opts));
+  return reportingFailure(rt, opts.trigger, opts.dryRun, () =>
+    instances(rt, instanceIds, opts).then((r) => annotate(rt, r)),
+  );
 }
 
 async function instances(rt: RunContext, instanceIds: string[], opts: RunOptions): Promise<Report> {
   const started = rt.clock();
   const report = emptyReport(rt, opts.trigger, randomUUID(), opts.dryRun, started);
-  const observed = await observeInstances(
-    observeDeps(rt),
-    instanceIds.map((instanceId) => ({ instanceId })),
-    rt.config.regions,
-    { now: started, hostListDeadline: opts.hostListDeadline },
+  const observed = await traced(rt, 'observe', () =>
+    observeInstances(
+      observeDeps(rt),
+      instanceIds.map((instanceId) => ({ instanceId })),
+      rt.config.regions,
+      { now: started, hostListDeadline: opts.hostListDeadline },
+    ),
   );
   const p = await planAndAct(rt, observed, policyOf(rt, report.dryRun, false), report, opts);
   for (const id of instanceIds) {
@@ -330,7 +396,7 @@ function unsettled(observed: Observed, p: Plan, instanceId: string): { note: str
  * of an event whose look failed still acts; such a run publishes `Reconcile Failed`.
  */
 export function runEvents(rt: RunContext, events: InstanceStateEvent[], opts: RunOptions): Promise<Report> {
-  return reportingFailure(rt, opts.trigger, opts.dryRun, () => eventsRun(rt, events, opts));
+  return reportingFailure(rt, opts.trigger, opts.dryRun, () => eventsRun(rt, events, opts).then((r) => annotate(rt, r)));
 }
 
 async function eventsRun(rt: RunContext, events: InstanceStateEvent[], opts: RunOptions): Promise<Report> {
@@ -374,7 +440,9 @@ async function reconcileEvent(
   if (loaded.events.has(`${instanceId}#${event.id}`)) return { outcome: { ...outcome, outcome: 'duplicate' } };
   const target: Target = { instanceId, region: event.region, eventState: event.detail.state };
   const observeOpts = { now: rt.clock(), hostListDeadline: opts.hostListDeadline };
-  const observed = await observeInstances(observeDeps(rt), [target], rt.config.regions, observeOpts, loaded);
+  const observed = await traced(rt, 'observe', () =>
+    observeInstances(observeDeps(rt), [target], rt.config.regions, observeOpts, loaded),
+  );
   let why: ReturnType<typeof unsettled>;
   await planAndAct(rt, observed, policyOf(rt, report.dryRun, false), report, opts, (p) => {
     why = unsettled(observed, p, instanceId);

@@ -43,6 +43,7 @@ describe('deployment settings', () => {
       logRetentionInDays: 30,
       logLevel: 'INFO',
       sweepMemorySize: 2048,
+      graphAnnotations: 'true',
     });
   });
 

@@ -22,6 +22,8 @@ import { FINDINGS_SOURCE } from '../../shared/findings/publish.js';
 import { FakeSsm } from '../../sandbox/ssm-server.js';
 import { evaluate, type Json, type JsonObject, parseCfnYaml, policyStatements, type Template } from './cfn.js';
 import { readZip } from './zip.js';
+import { dashboardMetrics, emitted } from './dashboard.js';
+import type { Report } from '../../shared/reconcile/run.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -147,6 +149,7 @@ describe('serverless package', () => {
         MAX_RETIRE_PER_RUN: '50',
         MAX_RETIRE_PERCENT: '20',
         DUPLICATE_STALE_MINUTES: '30',
+        GRAPH_ANNOTATIONS: 'true',
         LOG_LEVEL: 'INFO',
         POWERTOOLS_SERVICE_NAME: 'mackerel-reconciler',
         POWERTOOLS_METRICS_NAMESPACE: 'MackerelReconciler',
@@ -379,6 +382,11 @@ describe('least-privilege IAM', () => {
     for (const s of allows) {
       const where = `${s.holder}/${s.Sid ?? '?'}`;
       for (const action of s.Action) expect(action, where).not.toContain('*');
+      // X-Ray's trace writes have no resource-level permissions either (tracing, provider.tracing.lambda)
+      if (s.Sid === 'WriteTraces') {
+        expect(s.Action, where).toEqual(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
+        continue;
+      }
       if (s.Resource.some((r) => r === '*')) {
         expect(s.Action, `${where}: only DescribeInstances may use Resource "*"`).toEqual(['ec2:DescribeInstances']);
         expect(s.Condition, `${where}: held to the configured regions`).toHaveProperty([
@@ -697,5 +705,91 @@ describe('infra/forwarder.yml', () => {
     expect(forwarder.Rules?.NotInHomeRegion).toMatchObject({
       Assertions: [{ Assert: { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'HomeRegion' }, { Ref: 'AWS::Region' }] }] } }],
     });
+  });
+});
+
+describe('dashboard and tracing', () => {
+  /** A run's report as the handlers return it: a sweep, and an event that retired a host. */
+  const sweepReport: Report = {
+    trigger: 'sweep',
+    runId: 'r-1',
+    accountId: '123456789012',
+    dryRun: false,
+    dryRunDecidedBy: 'default',
+    startedAt: new Date(0).toISOString(),
+    durationMs: 1000,
+    status: 'ok',
+    regions: [{ region: 'ap-northeast-1', ok: true, instanceCount: 1 }],
+    counts: { hosts: 1, instances: 1, linkedHosts: 1, foreignHosts: 0, planned: 1, held: 0, done: 1, failed: 0 },
+    actions: [],
+    findings: { published: 0, failed: 0, detailTypes: {} },
+    ambiguities: [],
+    foreignHostIds: [],
+    ignoredInstanceIds: [],
+    unknownInstanceIds: [],
+    unreadableHosts: [],
+    errors: [],
+    apiRetries: { mackerel: 0, ec2: 0 },
+  };
+  const eventReport: Report = { ...sweepReport, trigger: 'instance-state-change', events: [] };
+  const stateChange = { time: new Date(Date.now() - 5000).toISOString() };
+
+  const bodyOf = (t: Template, region: string) => {
+    const body = props(t, 'Dashboard').DashboardBody as Json;
+    const text = typeof body === 'string' ? body : ((body as JsonObject)['Fn::Sub'] as string);
+    return text.replaceAll('${AWS::Region}', region);
+  };
+
+  it('every metric of the reconciler a widget names is one the code emits, with the dimensions it emits', () => {
+    const sweep = emitted(sweepReport);
+    const event = emitted(eventReport, stateChange);
+    expect(event.names).toContain('EventLatency');
+    expect(sweep.dimensions).toEqual(event.dimensions);
+    const names = new Set([...sweep.names, ...event.names]);
+    const own = dashboardMetrics(bodyOf(tpl, 'ap-northeast-1')).filter((m) => !m.namespace.startsWith('AWS/'));
+    expect(own.length).toBeGreaterThan(10);
+    for (const m of own) {
+      const where = `${m.widget}: ${m.name}`;
+      expect(m.namespace, where).toBe(sweep.namespace);
+      expect([...names], where).toContain(m.name);
+      // EMF metrics are stored under exactly the dimension set they were emitted with
+      expect(m.dimensions, where).toEqual(sweep.dimensions);
+      for (const k of Object.keys(m.values)) expect(sweep.dimensions, where).toContain(k);
+    }
+    // what the issue asks to see
+    const shown = new Set(own.map((m) => m.name));
+    for (const name of ['Runs', 'HostsRetired', 'StatusesChanged', 'HeldRetirements', 'ActionsFailed', 'EventLatency']) {
+      expect([...shown]).toContain(name);
+    }
+  });
+
+  it("the AWS metrics name the stack's own queue and functions, in the stack's region", () => {
+    for (const [t, region, stage] of [
+      [tpl, 'ap-northeast-1', 'ci'],
+      [variant, 'us-west-2', 'prod'],
+    ] as const) {
+      const body = JSON.parse(bodyOf(t, region)) as { widgets: { properties: { region: string } }[] };
+      for (const w of body.widgets) expect(w.properties.region).toBe(region);
+      const aws = dashboardMetrics(bodyOf(t, region)).filter((m) => m.namespace.startsWith('AWS/'));
+      const dlq = aws.filter((m) => m.namespace === 'AWS/SQS');
+      expect(dlq).toMatchObject([
+        { name: 'ApproximateNumberOfMessagesVisible', values: { QueueName: props(t, 'DeadLetterQueue').QueueName } },
+      ]);
+      const functionNames = FUNCTIONS.map((fn) => props(t, LOGICAL[fn]).FunctionName);
+      const lambda = aws.filter((m) => m.namespace === 'AWS/Lambda');
+      expect(lambda.length).toBeGreaterThanOrEqual(3);
+      for (const m of lambda) expect(functionNames).toContain(m.values.FunctionName);
+      expect(props(t, 'Dashboard').DashboardName).toBe(`mackerel-reconciler-${stage}`);
+    }
+  });
+
+  it('every function is traced (X-Ray Active) and its role may write traces', () => {
+    for (const fn of FUNCTIONS) {
+      expect(props(tpl, LOGICAL[fn]).TracingConfig).toEqual({ Mode: 'Active' });
+      const traces = policyStatements(tpl).filter((s) => s.holder === ROLE[fn] && s.Sid === 'WriteTraces');
+      expect(traces).toMatchObject([
+        { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: ['*'] },
+      ]);
+    }
   });
 });

@@ -89,7 +89,7 @@ describe('performing only the confirmed plan', () => {
     );
     expect(w.sb.mackerel.hosts.get(seen.hostId)?.isRetired).toBe(true);
     expect(w.sb.mackerel.hosts.get(later.hostId)?.status).toBe('working');
-    expect(w.sb.mackerel.writeCalls().map((c) => c.path)).toEqual(['/api/v0/hosts/bulk-retire']);
+    expect(w.sb.mackerel.writeCalls().map((c) => c.path)).toEqual(['/api/v0/hosts/bulk-retire', '/api/v0/graph-annotations']);
     expect(w.sb.eventBridge.events.map((e) => e.detailType)).toEqual(['Host Retired']);
     // Not claimed either: the next run performs it.
     const items = await w.tableItems();

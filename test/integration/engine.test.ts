@@ -135,7 +135,14 @@ describe('the event path', () => {
 
     expect(c.report.actions).toMatchObject([{ outcome: 'done' }]);
     expect(c.ec2).toEqual(['DescribeInstances']);
-    expect(c.mackerel).toEqual(['GET /api/v0/hosts', 'GET /api/v0/hosts', 'GET /api/v0/hosts', call]);
+    // …and one graph annotation for the host's service (`shop`)
+    expect(c.mackerel).toEqual([
+      'GET /api/v0/hosts',
+      'GET /api/v0/hosts',
+      'GET /api/v0/hosts',
+      call,
+      'POST /api/v0/graph-annotations',
+    ]);
     // Never the whole organisation: each look-up is filtered, and asks for all four live statuses.
     const all = ['working', 'standby', 'maintenance', 'poweroff'];
     const dns = inst.privateDnsName as string;
@@ -243,7 +250,8 @@ describe('stop and start', () => {
       { kind: 'set-status', hostId, outcome: 'done', detail: { to: 'poweroff' } },
     ]);
     expect(w.sb.mackerel.hosts.get(hostId)?.status).toBe('poweroff');
-    expect(w.sb.mackerel.writeCalls().at(-1)).toMatchObject({
+    const hostWrites = () => w.sb.mackerel.writeCalls().filter((c) => c.path !== '/api/v0/graph-annotations');
+    expect(hostWrites().at(-1)).toMatchObject({
       path: '/api/v0/hosts/bulk-update-statuses',
       body: { ids: [hostId], status: 'poweroff' },
     });
