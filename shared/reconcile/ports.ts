@@ -7,6 +7,7 @@
  *   Ledger         what this account saw and did, exactly once           shared/state/dynamo-ledger.ts,
  *                                                                        shared/state/memory-ledger.ts
  *   FindingSink    where findings go                                     shared/findings/publish.ts
+ *   SilenceBackend Alertmanager's silences and alerts (optional)         shared/alertmanager/client.ts
  */
 import type {
   CheckReport,
@@ -18,6 +19,7 @@ import type {
 } from './model.js';
 import type { OnProgress } from './progress.js';
 import type { CheckMemo, CheckName, InstanceRecord, RestoreMemo, StoredState } from './types.js';
+import type { AlertmanagerView, AlertSpec, SilenceSpec } from './silences.js';
 
 // --- HostDirectory ---
 
@@ -195,6 +197,23 @@ export interface FindingSink {
   publish(findings: readonly Finding[]): Promise<PublishResult>;
 }
 
+// --- SilenceBackend ---
+
+/**
+ * Alertmanager (API v2) beside or instead of Mackerel. Alertmanager has no bulk silence call: the adapter makes
+ * one request per silence under a concurrency bound and returns per-item outcomes like the bulk writes.
+ */
+export interface SilenceBackend {
+  /** this service's live silences and firing alerts, for the given instances or (none given) for all */
+  view(instanceIds?: readonly string[]): Promise<AlertmanagerView>;
+  /** creates or updates silences; outcomes by instance id */
+  putSilences(specs: readonly SilenceSpec[]): Promise<BulkOutcome>;
+  /** expires silences by id (an already expired or unknown one counts as done) */
+  expireSilences(ids: readonly string[]): Promise<BulkOutcome>;
+  /** posts alerts (one request for many); outcomes by instance id */
+  postAlerts(alerts: readonly AlertSpec[]): Promise<BulkOutcome>;
+}
+
 // --- one run's wiring ---
 
 /** The ports one run acts through. */
@@ -203,6 +222,8 @@ export interface Ports {
   fleet: Fleet;
   ledger: Ledger;
   findings: FindingSink;
+  /** Alertmanager, when ALERTMANAGER_URL is set */
+  silences?: SilenceBackend;
 }
 
 /** The settings a run reads (the deployment's configuration, or the command line's flags). */
@@ -243,6 +264,8 @@ export interface RunContext {
   clock: () => number;
   /** told what observe has read so far; only the command line listens */
   onProgress?: OnProgress;
+  /** Alertmanager, when ALERTMANAGER_URL is set */
+  alertmanager?: SilenceBackend & Counted;
 }
 
 export const portsOf = (rt: RunContext): Ports => ({
@@ -250,4 +273,5 @@ export const portsOf = (rt: RunContext): Ports => ({
   fleet: rt.inventory,
   ledger: rt.store,
   findings: rt.publisher,
+  ...(rt.alertmanager ? { silences: rt.alertmanager } : {}),
 });
