@@ -10,7 +10,9 @@ import { type Config, ConfigError, loadConfig } from './config.js';
 import { Ec2Inventory } from './ec2/inventory.js';
 import { FindingsPublisher } from './findings/publish.js';
 import { logger } from './logger.js';
+import { AlertmanagerClient } from './alertmanager/client.js';
 import { MackerelClient } from './mackerel/client.js';
+import { MackerelOff } from './mackerel/off.js';
 import type { RunLogger } from './reconcile/ports.js';
 import type { OnProgress } from './reconcile/progress.js';
 import { DynamoLedger } from './state/dynamo-ledger.js';
@@ -20,7 +22,8 @@ export type { RunLogger };
 export interface Runtime {
   config: Config;
   accountId: string;
-  mackerel: MackerelClient;
+  /** MackerelOff while only Alertmanager is configured */
+  mackerel: MackerelClient | MackerelOff;
   inventory: Ec2Inventory;
   store: DynamoLedger;
   publisher: FindingsPublisher;
@@ -28,6 +31,8 @@ export interface Runtime {
   clock: () => number;
   /** told what observe has read so far; only the command line listens */
   onProgress?: OnProgress;
+  /** present while ALERTMANAGER_URL is set */
+  alertmanager?: AlertmanagerClient;
 }
 
 /** The account id is the fifth field of the function's ARN. */
@@ -70,6 +75,37 @@ async function apiKeyOf(config: Config): Promise<string> {
   return value;
 }
 
+/** The Alertmanager credential from its SecureString, cached like the API key; never logged. */
+async function alertmanagerAuthOf(config: Config): Promise<string | undefined> {
+  const name = config.alertmanager?.authParameter;
+  if (!name) return undefined;
+  const value = await getParameter(name, { decrypt: true, maxAge: 300 });
+  if (!value) throw new ConfigError(`SSM parameter ${name} is empty`);
+  return value;
+}
+
+/** Mackerel when its key is configured; else nothing is read from it (Alertmanager alone). */
+async function mackerelOf(config: Config, log: RunLogger): Promise<MackerelClient | MackerelOff> {
+  if (!config.apiKey && !config.apiKeyParameter) return new MackerelOff();
+  return new MackerelClient({
+    apiKey: await apiKeyOf(config),
+    apiBase: config.apiBase,
+    onRetry: (info) => log.warn('Mackerel API retry', { ...info }),
+  });
+}
+
+async function alertmanagerOf(config: Config, log: RunLogger): Promise<AlertmanagerClient | undefined> {
+  const am = config.alertmanager;
+  if (!am) return undefined;
+  const auth = await alertmanagerAuthOf(config);
+  return new AlertmanagerClient({
+    url: am.url,
+    instanceLabel: am.instanceLabel,
+    ...(auth ? { auth } : {}),
+    onRetry: (info) => log.warn('Alertmanager API retry', { ...info }),
+  });
+}
+
 let cached: { signature: string; runtime: Runtime } | undefined;
 
 const SIGNATURE_VARS = [
@@ -88,6 +124,9 @@ const SIGNATURE_VARS = [
   'AWS_ENDPOINT_URL_EC2',
   'AWS_ENDPOINT_URL_DYNAMODB',
   'AWS_ENDPOINT_URL_EVENTBRIDGE',
+  'ALERTMANAGER_URL',
+  'ALERTMANAGER_AUTH_PARAMETER',
+  'ALERTMANAGER_INSTANCE_LABEL',
 ];
 
 /** Builds (or reuses, while the environment is unchanged) the runtime for an invocation. */
@@ -110,15 +149,12 @@ export async function runtimeFor(
 export async function buildRuntime(accountId: string, overrides: Partial<Runtime> = {}): Promise<Runtime> {
   const config = overrides.config ?? loadConfig();
   const log = overrides.logger ?? logger;
-  const apiKey = await apiKeyOf(config);
+  const [mackerel, alertmanager] = await Promise.all([mackerelOf(config, log), alertmanagerOf(config, log)]);
   return {
     config,
     accountId,
-    mackerel: new MackerelClient({
-      apiKey,
-      apiBase: config.apiBase,
-      onRetry: (info) => log.warn('Mackerel API retry', { ...info }),
-    }),
+    mackerel,
+    ...(alertmanager ? { alertmanager } : {}),
     inventory: new Ec2Inventory(),
     store: new DynamoLedger(config.stateTable, new DynamoDBClient({})),
     publisher: new FindingsPublisher({ eventBusName: config.eventBusName }),

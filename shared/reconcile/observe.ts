@@ -225,12 +225,10 @@ export async function observeInstances(
   const described = await describeTargets(deps, targets, regions, recorded);
   const instances = described.flatMap((d) => (d.ok ? d.found : []));
   const found$ = findInstanceHosts(deps.hosts, ids, instances, recorded, opts.hostListDeadline);
-  const alertmanager$ = deps.silences?.view(ids);
-  const list = await reported(found$, deps.onProgress, (h) => ({
-    step: 'hosts',
-    hosts: h.hosts.length,
-  }));
-  const alertmanager = await alertmanager$;
+  const [list, alertmanager] = await Promise.all([
+    reported(found$, deps.onProgress, (h) => ({ step: 'hosts', hosts: h.hosts.length })),
+    deps.silences?.view(ids),
+  ]);
   const found = new Set(instances.map((i) => i.instanceId));
   // Only an id that every region we asked denied is NotFound; an id in a failed region stays unknown.
   const failedIds = new Set(described.flatMap((d) => (d.ok ? [] : d.ids)));
