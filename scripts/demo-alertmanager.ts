@@ -46,7 +46,9 @@ export async function demoAlertmanager(sb: Sandbox, h: { sweep: Handler; stateCh
     for (const a of await alertsOf(url)) line(`    alert ${a.labels.alertname}  instance_id="${a.labels.instance_id}"`);
     if (live.length === 0) throw new Error('the Alertmanager sweep silenced no stopped instance');
 
-    const started = live[0]?.matchers[0]?.value as string;
+    const stopped = live.map((s) => s.matchers[0]?.value ?? '').filter((id) => sb.ec2.instances.get(id)?.state === 'stopped');
+    const started = stopped[0];
+    if (!started) throw new Error('no stopped instance was silenced');
     sb.ec2.setState(started, 'running');
     const event = ec2StateChangeEvent({ accountId: sb.accountId, instanceId: started, state: 'running' });
     const back = await h.stateChange(event, lambdaContext(sb.functionArn('instance-state-change')));
