@@ -154,6 +154,16 @@ describe.each(backends)('Alertmanager backend through the handlers ($name)', ({ 
     for (const id of ids) expect(await live(id)).toHaveLength(1);
   });
 
+  it('opted out (mackerel-reconciler:ignore=true) or foreign: no silence', async () => {
+    const { inst } = w.instanceWithHost({ tags: { 'mackerel-reconciler:ignore': 'true' } });
+    w.sb.ec2.setState(inst.instanceId, 'stopped');
+
+    const report = await w.onSweep();
+
+    expect(amActions(report)).toEqual([]);
+    expect(await silences()).toEqual([]);
+  });
+
   it('dry run writes nothing to Alertmanager', async () => {
     const { inst } = w.instanceWithHost({ httpEndpoint: 'disabled' });
     const { inst: stopped } = w.instanceWithHost();
