@@ -12,7 +12,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const CANDIDATES = [process.env.ALERTMANAGER_BIN, '/usr/bin/prometheus-alertmanager', '/usr/bin/alertmanager'];
+// ALERTMANAGER_BIN, when set, is the only candidate (`ALERTMANAGER_BIN=/nonexistent` shows the NOT RUN path).
+const CANDIDATES = process.env.ALERTMANAGER_BIN
+  ? [process.env.ALERTMANAGER_BIN]
+  : ['/usr/bin/prometheus-alertmanager', '/usr/bin/alertmanager'];
 
 export const INSTALL_HINT = 'apt-get install prometheus-alertmanager (Debian/Ubuntu), or set ALERTMANAGER_BIN';
 
