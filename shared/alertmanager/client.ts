@@ -62,7 +62,7 @@ export class AlertmanagerClient implements SilenceBackend, Counted {
     const silences = await this.#get('/api/v2/silences', { filter: one ? [`${this.#label}="${one}"`] : [] }, GettableSilences);
     const alerts = await this.#get(
       '/api/v2/alerts',
-      { filter: [`alertname="ImdsDisabled"`, `${MANAGED_BY_LABEL}="${SILENCE_CREATOR}"`] },
+      { filter: [`alertname="ImdsDisabled"`, `${MANAGED_BY_LABEL}="${SILENCE_CREATOR}"`, ...(one ? [`${this.#label}="${one}"`] : [])] },
       GettableAlerts,
     );
     const wanted = instanceIds ? new Set(instanceIds) : undefined;
