@@ -90,6 +90,12 @@ export function change(a: ActionResult): string {
       return 'IMDS → enabled';
     case 'forget-memo':
       return `forget ${str(d.memo)} memo`;
+    case 'am-silence':
+      return `silence until ${str(d.endsAt)}`;
+    case 'am-expire':
+      return `expire silence ${str(d.silenceId)}`;
+    case 'am-alert':
+      return `alert ${str(d.alertname)}: ${d.firing ? 'firing' : 'resolved'}`;
   }
 }
 

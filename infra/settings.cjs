@@ -12,6 +12,7 @@ const BUS_NAME = /^[.\-_A-Za-z0-9]{1,256}$/;
 const SSM_NAME = /^\/?[a-zA-Z0-9_.\-/]{1,2047}$/;
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[a-zA-Z0-9-]+$/;
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
 // CloudWatch Logs accepts only these retention periods.
 const LOG_RETENTION_DAYS = [
@@ -84,6 +85,29 @@ function settingsOf(raw, deploymentRegion) {
   }
   if (url.protocol !== 'https:') throw new ParamError('mackerelApiBase', 'must be an https URL', mackerelApiBase);
 
+  // Optional (older parameter sets lack them): the Alertmanager backend stays off.
+  const opt = (name, fallback) => (raw[name] === undefined || raw[name] === null ? fallback : String(raw[name]));
+  const alertmanagerUrl = opt('alertmanagerUrl', '').trim();
+  if (alertmanagerUrl !== '') {
+    let am;
+    try {
+      am = new URL(alertmanagerUrl);
+    } catch {
+      throw new ParamError('alertmanagerUrl', 'must be an https URL or empty', alertmanagerUrl);
+    }
+    if (am.protocol !== 'https:') throw new ParamError('alertmanagerUrl', 'must be an https URL or empty', alertmanagerUrl);
+  }
+  const alertmanagerAuthParameter = opt('alertmanagerAuthParameter', '').trim();
+  if (alertmanagerAuthParameter !== '') {
+    matching('alertmanagerAuthParameter', alertmanagerAuthParameter, SSM_NAME, 'an SSM parameter name or empty');
+  }
+  const alertmanagerInstanceLabel = matching(
+    'alertmanagerInstanceLabel',
+    opt('alertmanagerInstanceLabel', 'instance_id'),
+    LABEL,
+    'a Prometheus label name',
+  );
+
   const alarmTopicArn = p('alarmTopicArn').trim();
   if (alarmTopicArn !== '') matching('alarmTopicArn', alarmTopicArn, SNS_TOPIC_ARN, 'an SNS topic ARN or empty');
 
@@ -120,6 +144,10 @@ function settingsOf(raw, deploymentRegion) {
     maxRetirePercent: String(int('maxRetirePercent', p('maxRetirePercent'), 0, 100)),
     duplicateStaleMinutes: String(int('duplicateStaleMinutes', p('duplicateStaleMinutes'), 1, 60 * 24 * 365)),
     alarmTopicArn,
+    alertmanagerUrl,
+    alertmanagerAuthParameter,
+    alertmanagerAuthParameterArnPath: alertmanagerAuthParameter.replace(/^\//, ''),
+    alertmanagerInstanceLabel,
     // 0 keeps archived events forever.
     archiveRetentionDays: int('archiveRetentionDays', p('archiveRetentionDays'), 0, 36_500),
     logRetentionInDays,
@@ -143,6 +171,9 @@ const PARAMS = [
   'maxRetirePercent',
   'duplicateStaleMinutes',
   'alarmTopicArn',
+  'alertmanagerUrl',
+  'alertmanagerAuthParameter',
+  'alertmanagerInstanceLabel',
   'archiveRetentionDays',
   'logRetentionInDays',
   'logLevel',

@@ -1,5 +1,6 @@
 // The whole local world in one call: fake Mackerel, fake EC2, a PutEvents recorder and dynalite, plus the
 // environment a handler reads, so `applyEnv()` is all a test needs to point real code at the fakes.
+import { FakeAlertmanager } from './alertmanager-server.js';
 import { createStateTable, startDynamo } from './dynamodb.js';
 import { FakeEc2 } from './ec2-server.js';
 import { FakeEventBridge } from './eventbridge-server.js';
@@ -7,6 +8,7 @@ import { FakeMackerel } from './mackerel-server.js';
 import { mulberry32 } from './random.js';
 import { FakeSts } from './sts-server.js';
 
+export * from './alertmanager-server.js';
 export { createStateTable, startDynamo } from './dynamodb.js';
 export * from './ec2-server.js';
 export * from './eventbridge-server.js';
@@ -24,6 +26,8 @@ export interface Sandbox {
   ec2: FakeEc2;
   eventBridge: FakeEventBridge;
   sts: FakeSts;
+  /** a small Alertmanager API v2; off for the handlers until ALERTMANAGER_URL is set to its url */
+  alertmanager: FakeAlertmanager;
   dynamo: { endpoint: string };
   /** MACKEREL_APIBASE, MACKEREL_APIKEY, AWS_ENDPOINT_URL_{EC2,EVENTBRIDGE,DYNAMODB,STS}, AWS_REGION,
    * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, STATE_TABLE, EVENT_BUS_NAME, REGIONS */
@@ -67,6 +71,9 @@ export async function startSandbox(
     started.push(eventBridge);
     await sts.start();
     started.push(sts);
+    const alertmanager = new FakeAlertmanager();
+    await alertmanager.start();
+    started.push(alertmanager);
     const dynamo = await startDynamo();
     started.push(dynamo);
     await createStateTable(dynamo.endpoint, tableName, SANDBOX_REGION);
@@ -92,6 +99,7 @@ export async function startSandbox(
       ec2,
       eventBridge,
       sts,
+      alertmanager,
       dynamo: { endpoint: dynamo.endpoint },
       env,
       accountId,

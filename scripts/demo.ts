@@ -19,6 +19,7 @@ import {
 import type { ActionResult } from '../shared/reconcile/execute.js';
 import type { Report } from '../shared/reconcile/run.js';
 import { showAnnotations } from './demo-annotations.js';
+import { demoAlertmanager } from './demo-alertmanager.js';
 import { CI_SUFFIX, DNS_SUFFIX, type Fleet, seedFleet } from './fleet.js';
 
 type Handler = (event: unknown, context: Context) => Promise<Report>;
@@ -305,7 +306,9 @@ async function main(): Promise<number> {
       sweep: (await import('../functions/sweep/handler.js')).handler as Handler,
       replay: (await import('../functions/replay/handler.js')).handler as Handler,
     };
-    return await demo(sb, handlers);
+    const code = await demo(sb, handlers);
+    if (code === 0) await demoAlertmanager(sb, handlers).catch((e: unknown) => Promise.reject(new DemoFailure(String(e))));
+    return code;
   } catch (e) {
     if (!(e instanceof DemoFailure)) throw e;
     line(`\nDEMO FAILED: ${e.message}`);

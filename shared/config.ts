@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { checkUrl } from './alertmanager/client.js';
+import { AlertmanagerConfigError } from './alertmanager/errors.js';
 import type { Settings } from './reconcile/ports.js';
 
 /** Thrown when the environment is wrong: names the variable, never echoes a secret. */
@@ -52,6 +54,9 @@ const EnvSchema = z.object({
   DUPLICATE_STALE_MINUTES: num('DUPLICATE_STALE_MINUTES', 30, 1, 60 * 24 * 365),
   IMDS_REMEDIATE: bool('IMDS_REMEDIATE', false),
   GRAPH_ANNOTATIONS: bool('GRAPH_ANNOTATIONS', true),
+  ALERTMANAGER_URL: z.string().optional(),
+  ALERTMANAGER_AUTH_PARAMETER: z.string().optional(),
+  ALERTMANAGER_INSTANCE_LABEL: z.string().optional(),
 });
 
 /** The deployment's configuration: what a run reads (`Settings`), and where its adapters connect. */
@@ -61,6 +66,32 @@ export interface Config extends Settings {
   apiBase: string;
   stateTable: string;
   eventBusName: string;
+  /** the Alertmanager backend; absent while ALERTMANAGER_URL is unset */
+  alertmanager?: AlertmanagerConfig;
+}
+
+export interface AlertmanagerConfig {
+  url: string;
+  /** SSM SecureString holding `Bearer <token>` or `user:password` */
+  authParameter?: string;
+  instanceLabel: string;
+}
+
+/** ALERTMANAGER_*: https unless loopback (as for Mackerel), a label name Prometheus accepts. */
+function alertmanagerOf(e: z.infer<typeof EnvSchema>): AlertmanagerConfig | undefined {
+  const url = e.ALERTMANAGER_URL?.trim();
+  if (!url) return undefined;
+  const instanceLabel = e.ALERTMANAGER_INSTANCE_LABEL?.trim() || 'instance_id';
+  try {
+    checkUrl(url);
+  } catch (err) {
+    throw new ConfigError(`invalid environment: ${err instanceof AlertmanagerConfigError ? err.message : String(err)}`);
+  }
+  if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(instanceLabel)) {
+    throw new ConfigError(`invalid environment: ALERTMANAGER_INSTANCE_LABEL must be a label name, got "${instanceLabel.slice(0, 64)}"`);
+  }
+  const authParameter = e.ALERTMANAGER_AUTH_PARAMETER?.trim() || undefined;
+  return { url, instanceLabel, ...(authParameter ? { authParameter } : {}) };
 }
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
@@ -77,8 +108,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const apiKey = e.MACKEREL_APIKEY?.trim() || undefined;
   const apiKeyParameter = e.MACKEREL_APIKEY_PARAMETER?.trim() || undefined;
-  if (!apiKey && !apiKeyParameter) {
-    throw new ConfigError('invalid environment: set MACKEREL_APIKEY or MACKEREL_APIKEY_PARAMETER');
+  const alertmanager = alertmanagerOf(e);
+  if (!apiKey && !apiKeyParameter && !alertmanager) {
+    throw new ConfigError(
+      'invalid environment: set MACKEREL_APIKEY or MACKEREL_APIKEY_PARAMETER (Mackerel), or ALERTMANAGER_URL (Alertmanager), or both',
+    );
   }
   const regions = (e.REGIONS ?? e.AWS_REGION ?? '')
     .split(',')
@@ -101,5 +135,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     duplicateStaleMinutes: e.DUPLICATE_STALE_MINUTES,
     imdsRemediate: e.IMDS_REMEDIATE,
     graphAnnotations: e.GRAPH_ANNOTATIONS,
+    ...(alertmanager ? { alertmanager } : {}),
   };
 }

@@ -10,8 +10,10 @@ import type { Context } from 'aws-lambda';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { Ec2Inventory } from './ec2/inventory.js';
 import { FindingsPublisher } from './findings/publish.js';
+import { AlertmanagerClient } from './alertmanager/client.js';
 import { logger } from './logger.js';
 import { MackerelClient } from './mackerel/client.js';
+import { MackerelOff } from './mackerel/off.js';
 import type { GraphAnnotationSink, RunLogger, Trace } from './reconcile/ports.js';
 import type { OnProgress } from './reconcile/progress.js';
 import { DynamoLedger } from './state/dynamo-ledger.js';
@@ -22,7 +24,8 @@ export type { RunLogger };
 export interface Runtime {
   config: Config;
   accountId: string;
-  mackerel: MackerelClient;
+  /** MackerelOff while only Alertmanager is configured */
+  mackerel: MackerelClient | MackerelOff;
   inventory: Ec2Inventory;
   store: DynamoLedger;
   publisher: FindingsPublisher;
@@ -34,6 +37,8 @@ export interface Runtime {
   annotations?: GraphAnnotationSink;
   /** runs observe, plan and execute as trace segments (Powertools Tracer in Lambda) */
   trace?: Trace;
+  /** present while ALERTMANAGER_URL is set */
+  alertmanager?: AlertmanagerClient;
 }
 
 /** The account id is the fifth field of the function's ARN. */
@@ -76,6 +81,37 @@ async function apiKeyOf(config: Config): Promise<string> {
   return value;
 }
 
+/** The Alertmanager credential from its SecureString, cached like the API key; never logged. */
+async function alertmanagerAuthOf(config: Config): Promise<string | undefined> {
+  const name = config.alertmanager?.authParameter;
+  if (!name) return undefined;
+  const value = await getParameter(name, { decrypt: true, maxAge: 300 });
+  if (!value) throw new ConfigError(`SSM parameter ${name} is empty`);
+  return value;
+}
+
+/** Mackerel when its key is configured; else nothing is read from it (Alertmanager alone). */
+async function mackerelOf(config: Config, log: RunLogger): Promise<MackerelClient | MackerelOff> {
+  if (!config.apiKey && !config.apiKeyParameter) return new MackerelOff();
+  return new MackerelClient({
+    apiKey: await apiKeyOf(config),
+    apiBase: config.apiBase,
+    onRetry: (info) => log.warn('Mackerel API retry', { ...info }),
+  });
+}
+
+async function alertmanagerOf(config: Config, log: RunLogger): Promise<AlertmanagerClient | undefined> {
+  const am = config.alertmanager;
+  if (!am) return undefined;
+  const auth = await alertmanagerAuthOf(config);
+  return new AlertmanagerClient({
+    url: am.url,
+    instanceLabel: am.instanceLabel,
+    ...(auth ? { auth } : {}),
+    onRetry: (info) => log.warn('Alertmanager API retry', { ...info }),
+  });
+}
+
 let cached: { signature: string; runtime: Runtime } | undefined;
 
 const SIGNATURE_VARS = [
@@ -95,6 +131,9 @@ const SIGNATURE_VARS = [
   'AWS_ENDPOINT_URL_EC2',
   'AWS_ENDPOINT_URL_DYNAMODB',
   'AWS_ENDPOINT_URL_EVENTBRIDGE',
+  'ALERTMANAGER_URL',
+  'ALERTMANAGER_AUTH_PARAMETER',
+  'ALERTMANAGER_INSTANCE_LABEL',
 ];
 
 /** Builds (or reuses, while the environment is unchanged) the runtime for an invocation. */
@@ -117,15 +156,12 @@ export async function runtimeFor(
 export async function buildRuntime(accountId: string, overrides: Partial<Runtime> = {}): Promise<Runtime> {
   const config = overrides.config ?? loadConfig();
   const log = overrides.logger ?? logger;
-  const apiKey = await apiKeyOf(config);
+  const [mackerel, alertmanager] = await Promise.all([mackerelOf(config, log), alertmanagerOf(config, log)]);
   const runtime: Runtime = {
     config,
     accountId,
-    mackerel: new MackerelClient({
-      apiKey,
-      apiBase: config.apiBase,
-      onRetry: (info) => log.warn('Mackerel API retry', { ...info }),
-    }),
+    mackerel,
+    ...(alertmanager ? { alertmanager } : {}),
     // X-Ray subsegments for every AWS call in Lambda; pass-throughs elsewhere (shared/tracing.ts)
     inventory: new Ec2Inventory({ decorate: traced }),
     store: new DynamoLedger(config.stateTable, traced(new DynamoDBClient({}))),
@@ -136,6 +172,8 @@ export async function buildRuntime(accountId: string, overrides: Partial<Runtime
     ...overrides,
   };
   // Graph annotations go to the same Mackerel as the hosts, unless a caller says otherwise.
+  // (none while Mackerel is off: only Alertmanager is configured)
+  if (!(runtime.mackerel instanceof MackerelClient)) return runtime;
   return { annotations: runtime.mackerel, ...runtime };
 }
 

@@ -6,7 +6,7 @@
  */
 import { asError, DependencyPending, describeError, ReconcileError, SimulatedCrash } from '../errors.js';
 import { groupBy, mapLimit } from '../util/concurrency.js';
-import { type EffectContext, type Settled } from './effectors/effector.js';
+import { type Backend, type EffectContext, type Settled } from './effectors/effector.js';
 import { effectorOf, ORDERED } from './effectors/index.js';
 import type { Finding } from './model.js';
 import type { InstanceCommit, InstanceOutcome, Ports } from './ports.js';
@@ -39,6 +39,8 @@ export interface ActionResult {
   errorName?: string;
   /** why an action was held back (outcome `held`) */
   heldBecause?: string;
+  /** where its side effect lands */
+  backend?: Backend;
 }
 
 /** What a guard held back, as results: in every report, dry run or not. */
@@ -84,6 +86,7 @@ function summarize(a: Action): Omit<ActionResult, 'outcome'> {
     reason: a.reason,
     ...(hostId !== undefined ? { hostId } : {}),
     detail,
+    backend: effectorOf(a).backend ?? 'mackerel',
   };
 }
 
@@ -134,6 +137,7 @@ function effectContext(ports: Ports, opts: ExecuteOptions): EffectContext {
     fleet: ports.fleet,
     stamp: () => (stamp ??= Math.floor(opts.clock() / 1000)),
     terminated: opts.terminated ?? new Set(),
+    ...(ports.silences ? { silences: ports.silences } : {}),
   };
 }
 

@@ -15,7 +15,7 @@ import { mapLimit } from '../util/concurrency.js';
 export const MAX_FILTERED_LOOKUPS = 30;
 const LOOKUP_CONCURRENCY = 8;
 
-export interface ObserveDeps extends Pick<Ports, 'hosts' | 'fleet' | 'ledger'> {
+export interface ObserveDeps extends Pick<Ports, 'hosts' | 'fleet' | 'ledger' | 'silences'> {
   accountId: string;
   /** told what has been read so far (a command line's progress line); optional */
   onProgress?: OnProgress;
@@ -95,10 +95,11 @@ export async function observeFleet(
 ): Promise<Observed> {
   const { now } = opts;
   const nowS = Math.floor(now / 1000);
-  const [list, inventories, state] = await Promise.all([
+  const [list, inventories, state, alertmanager] = await Promise.all([
     listAllHosts(deps, opts),
     deps.fleet.listRegions(regions, (r) => notify(deps.onProgress, { step: 'instances', ...r })),
     reported(deps.ledger.loadAll(nowS), deps.onProgress, (s) => ({ step: 'state', records: s.records.length })),
+    deps.silences?.view(),
   ]);
   const instances = inventories.flatMap((r) => (r.ok ? r.instances : []));
   const regionStatus: RegionStatus[] = inventories.map((r) =>
@@ -117,6 +118,7 @@ export async function observeFleet(
     { now, mode: 'fleet', regions: regionStatus, hosts: list.hosts, instances, notFound: [], state: { ...state, records } },
     unreadableHosts,
   );
+  if (alertmanager) observation.alertmanager = alertmanager;
   const hostList = { hosts: list.hosts.length, bytes: list.bytes, durationMs: list.durationMs };
   return { observation, stored: state, unreadableHosts, hostList };
 }
@@ -223,10 +225,10 @@ export async function observeInstances(
   const described = await describeTargets(deps, targets, regions, recorded);
   const instances = described.flatMap((d) => (d.ok ? d.found : []));
   const found$ = findInstanceHosts(deps.hosts, ids, instances, recorded, opts.hostListDeadline);
-  const list = await reported(found$, deps.onProgress, (h) => ({
-    step: 'hosts',
-    hosts: h.hosts.length,
-  }));
+  const [list, alertmanager] = await Promise.all([
+    reported(found$, deps.onProgress, (h) => ({ step: 'hosts', hosts: h.hosts.length })),
+    deps.silences?.view(ids),
+  ]);
   const found = new Set(instances.map((i) => i.instanceId));
   // Only an id that every region we asked denied is NotFound; an id in a failed region stays unknown.
   const failedIds = new Set(described.flatMap((d) => (d.ok ? [] : d.ids)));
@@ -264,5 +266,6 @@ export async function observeInstances(
     },
     unreadableHosts,
   );
+  if (alertmanager) observation.alertmanager = alertmanager;
   return { observation, stored: state, unreadableHosts };
 }

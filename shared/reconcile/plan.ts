@@ -10,6 +10,7 @@
  * docs/design.md's "What the planner decides" and "Safety" are implemented here and only here.
  */
 import { byCodeUnit } from './actions.js';
+import { alertmanagerActions } from './alertmanager-rules.js';
 import { circuitBreaker } from './circuit-breaker.js';
 import { KIND_ORDER } from './effectors/index.js';
 import { isIgnored, linkFleet } from './link.js';
@@ -74,6 +75,11 @@ function assess(instanceId: string, s: Shared): Verdict {
         latest: s.obs.latestMetricTime,
       })
     : [];
+  const view = s.obs.alertmanager;
+  if (view) {
+    // `terminating` is the Spot/ASG warning's memo once that is observed; until then, no instance is.
+    actions.push(...alertmanagerActions({ instanceId, state, instance: inst, record: rec, now: s.obs.now, view, terminating: false }));
+  }
   return { ...seen, verdict: state === 'gone' ? 'gone' : 'acted', actions };
 }
 

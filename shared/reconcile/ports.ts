@@ -8,6 +8,7 @@
  *                                                                        shared/state/memory-ledger.ts
  *   FindingSink    where findings go                                     shared/findings/publish.ts
  *   GraphAnnotationSink  marks on the monitoring backend's graphs       shared/mackerel/client.ts
+ *   SilenceBackend Alertmanager's silences and alerts (optional)         shared/alertmanager/client.ts
  */
 import type {
   CheckReport,
@@ -20,6 +21,7 @@ import type {
 } from './model.js';
 import type { OnProgress } from './progress.js';
 import type { CheckMemo, CheckName, InstanceRecord, RestoreMemo, StoredState } from './types.js';
+import type { AlertmanagerView, AlertSpec, SilenceSpec } from './silences.js';
 
 // --- HostDirectory ---
 
@@ -205,6 +207,23 @@ export interface FindingSink {
   publish(findings: readonly Finding[]): Promise<PublishResult>;
 }
 
+// --- SilenceBackend ---
+
+/**
+ * Alertmanager (API v2) beside or instead of Mackerel. Alertmanager has no bulk silence call: the adapter makes
+ * one request per silence under a concurrency bound and returns per-item outcomes like the bulk writes.
+ */
+export interface SilenceBackend {
+  /** this service's live silences and firing alerts, for the given instances or (none given) for all */
+  view(instanceIds?: readonly string[]): Promise<AlertmanagerView>;
+  /** creates or updates silences; outcomes by instance id */
+  putSilences(specs: readonly SilenceSpec[]): Promise<BulkOutcome>;
+  /** expires silences by id (an already expired or unknown one counts as done) */
+  expireSilences(ids: readonly string[]): Promise<BulkOutcome>;
+  /** posts alerts (one request for many); outcomes by instance id */
+  postAlerts(alerts: readonly AlertSpec[]): Promise<BulkOutcome>;
+}
+
 // --- one run's wiring ---
 
 /** The ports one run acts through. */
@@ -213,6 +232,8 @@ export interface Ports {
   fleet: Fleet;
   ledger: Ledger;
   findings: FindingSink;
+  /** Alertmanager, when ALERTMANAGER_URL is set */
+  silences?: SilenceBackend;
 }
 
 /** The settings a run reads (the deployment's configuration, or the command line's flags). */
@@ -259,6 +280,8 @@ export interface RunContext {
   annotations?: GraphAnnotationSink;
   /** runs a step of the run (observe, plan, execute) as a named trace segment; absent = untraced */
   trace?: Trace;
+  /** Alertmanager, when ALERTMANAGER_URL is set */
+  alertmanager?: SilenceBackend & Counted;
 }
 
 /** Runs `fn` as the named segment of a trace (Powertools Tracer in Lambda); the domain never imports a tracer. */
@@ -269,4 +292,5 @@ export const portsOf = (rt: RunContext): Ports => ({
   fleet: rt.inventory,
   ledger: rt.store,
   findings: rt.publisher,
+  ...(rt.alertmanager ? { silences: rt.alertmanager } : {}),
 });

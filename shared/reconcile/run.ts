@@ -62,7 +62,9 @@ export interface Report {
   circuitBreaker?: Plan['circuitBreaker'];
   events?: EventOutcome[];
   /** requests this run had to repeat (429, 5xx, throttling), per API */
-  apiRetries: { mackerel: number; ec2: number };
+  apiRetries: { mackerel: number; ec2: number; alertmanager?: number };
+  /** which backend did what: actions per backend and outcome (only backends that had actions) */
+  backends?: Partial<Record<'mackerel' | 'alertmanager', { planned: number; done: number; failed: number }>>;
   /**
    * graph annotations made for the hosts this run retired or powered off, one per service; a failed post is also
    * in `errors` and fails nothing else. Absent when there was nothing to mark, in a dry run, or switched off.
@@ -143,7 +145,24 @@ function emptyReport(rt: RunContext, trigger: Trigger, runId: string, requested:
 const observeDeps = (rt: RunContext): ObserveDeps => ({ ...portsOf(rt), accountId: rt.accountId, onProgress: rt.onProgress });
 
 /** Running totals of the runtime's clients; a run's report holds the difference. */
-const retriesOf = (rt: RunContext) => ({ mackerel: rt.mackerel.stats.retries, ec2: rt.inventory.stats.retries });
+const retriesOf = (rt: RunContext) => ({
+  mackerel: rt.mackerel.stats.retries,
+  ec2: rt.inventory.stats.retries,
+  ...(rt.alertmanager ? { alertmanager: rt.alertmanager.stats.retries } : {}),
+});
+
+/** Actions per backend: what Mackerel and what Alertmanager were asked to do, and how it went. */
+function backendsOf(actions: readonly ActionResult[]): Report['backends'] {
+  const out: NonNullable<Report['backends']> = {};
+  for (const a of actions) {
+    if (a.outcome === 'held') continue;
+    const b = (out[a.backend ?? 'mackerel'] ??= { planned: 0, done: 0, failed: 0 });
+    b.planned++;
+    if (a.outcome === 'done') b.done++;
+    if (a.outcome === 'failed') b.failed++;
+  }
+  return out;
+}
 
 /**
  * What to store per instance along with the claims: the sightings applied in memory by observe, the links
@@ -246,7 +265,9 @@ function finish(rt: RunContext, report: Report, started: number): Report {
   report.apiRetries = {
     mackerel: now.mackerel - report.apiRetries.mackerel,
     ec2: now.ec2 - report.apiRetries.ec2,
+    ...(now.alertmanager !== undefined ? { alertmanager: now.alertmanager - (report.apiRetries.alertmanager ?? 0) } : {}),
   };
+  if (report.actions.length > 0) report.backends = backendsOf(report.actions);
   report.counts.held = report.actions.filter((a) => a.outcome === 'held').length;
   report.counts.planned = report.actions.length - report.counts.held;
   report.counts.done = report.actions.filter((a) => a.outcome === 'done').length;

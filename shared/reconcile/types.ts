@@ -1,4 +1,5 @@
 import type { CheckStatus, Finding, Host, HostStatus, Instance, InstanceState } from './model.js';
+import type { AlertmanagerView } from './silences.js';
 
 /** What the store remembers of an instance this account has seen: proof of ownership and the last state. */
 export interface InstanceRecord {
@@ -129,13 +130,40 @@ export interface ForgetMemoAction extends ActionBase {
   memo: 'restore' | CheckName;
 }
 
+/** Alertmanager: create a silence, or extend (or shorten) one of this service's in place. */
+export interface SilenceAction extends ActionBase {
+  kind: 'am-silence';
+  /** epoch ms */
+  endsAt: number;
+  /** the silence changed in place; absent: a new one */
+  existing?: { id: string; startsAt: number };
+}
+
+/** Alertmanager: expire one of this service's silences (the instance runs again, or a second one was found). */
+export interface ExpireSilenceAction extends ActionBase {
+  kind: 'am-expire';
+  silenceId: string;
+}
+
+/** Alertmanager: post an alert, firing until `endsAt`, or resolved (`endsAt` now). */
+export interface PostAlertAction extends ActionBase {
+  kind: 'am-alert';
+  alertname: string;
+  firing: boolean;
+  /** epoch ms */
+  endsAt: number;
+}
+
 export type Action =
   | RetireAction
   | SetStatusAction
   | MergeRolesAction
   | ReportCheckAction
   | EnableImdsAction
-  | ForgetMemoAction;
+  | ForgetMemoAction
+  | SilenceAction
+  | ExpireSilenceAction
+  | PostAlertAction;
 export type ActionKind = Action['kind'];
 
 export interface Policy {
@@ -174,6 +202,8 @@ export interface Observation {
   state: StoredState;
   /** latest loadavg5 time (epoch s) of duplicate candidates; absent = no data */
   latestMetricTime: Record<string, number>;
+  /** Alertmanager's silences and alerts of this service; absent while that backend is off */
+  alertmanager?: AlertmanagerView;
 }
 
 export interface CircuitBreakerState {

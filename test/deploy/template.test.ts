@@ -51,6 +51,8 @@ const VARIANT_PARAMS = {
   regions: 'us-west-2,eu-west-1',
   dryRun: 'false',
   sweepSchedule: 'rate(5 minutes)',
+  alertmanagerUrl: 'https://alertmanager.example.com',
+  alertmanagerAuthParameter: '/prometheus/alertmanager-auth',
 };
 
 /** Offline, as CI would: no AWS credentials, profile or region in the environment. */
@@ -150,6 +152,9 @@ describe('serverless package', () => {
         MAX_RETIRE_PERCENT: '20',
         DUPLICATE_STALE_MINUTES: '30',
         GRAPH_ANNOTATIONS: 'true',
+        ALERTMANAGER_URL: '',
+        ALERTMANAGER_AUTH_PARAMETER: '',
+        ALERTMANAGER_INSTANCE_LABEL: 'instance_id',
         LOG_LEVEL: 'INFO',
         POWERTOOLS_SERVICE_NAME: 'mackerel-reconciler',
         POWERTOOLS_METRICS_NAMESPACE: 'MackerelReconciler',
@@ -441,6 +446,24 @@ describe('least-privilege IAM', () => {
         Action: ['kms:Decrypt'],
         Resource: [{ Ref: 'ApiKeyKmsKeyArn' }],
         Condition: { StringEquals: { 'kms:ViaService': sub('ssm.${AWS::Region}.amazonaws.com') } },
+      });
+    }
+  });
+
+  it('Alertmanager: its variables, and ssm:GetParameter on its credential only when one is configured', () => {
+    for (const fn of FUNCTIONS) {
+      const byId = Object.fromEntries(statementsOf(tpl, ROLE[fn]).map((s) => [s.Sid, s]));
+      expect(byId.ReadAlertmanagerAuth).toBeUndefined();
+      const v = Object.fromEntries(statementsOf(variant, ROLE[fn]).map((s) => [s.Sid, s]));
+      expect(v.ReadAlertmanagerAuth).toMatchObject({
+        Action: ['ssm:GetParameter'],
+        Resource: [sub('arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/prometheus/alertmanager-auth')],
+      });
+      const env = (props(variant, LOGICAL[fn]).Environment as { Variables: Record<string, Json> }).Variables;
+      expect(env).toMatchObject({
+        ALERTMANAGER_URL: 'https://alertmanager.example.com',
+        ALERTMANAGER_AUTH_PARAMETER: '/prometheus/alertmanager-auth',
+        ALERTMANAGER_INSTANCE_LABEL: 'instance_id',
       });
     }
   });

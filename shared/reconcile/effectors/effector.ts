@@ -4,7 +4,7 @@
  * each action gets. The executor claims, runs the effectors in their registered order (`index.ts`), commits
  * the outcomes and publishes; it knows no action kind itself.
  */
-import type { Fleet, HostDirectory, InstanceOutcome } from '../ports.js';
+import type { Fleet, HostDirectory, InstanceOutcome, SilenceBackend } from '../ports.js';
 import type { Action, RestoreMemo } from '../types.js';
 
 /** What an effector may use while it performs. */
@@ -15,7 +15,12 @@ export interface EffectContext {
   stamp(): number;
   /** instances EC2 itself answered `terminated` for in this run: a final state, no second look needed */
   terminated: ReadonlySet<string>;
+  /** Alertmanager, when that backend is on */
+  silences?: SilenceBackend;
 }
+
+/** Where an effector's side effects land, for the report (the existing kinds act on Mackerel or on EC2 for it). */
+export type Backend = 'mackerel' | 'alertmanager';
 
 /** An action's outcome from its effector. */
 export type Settled<A extends Action = Action> =
@@ -24,6 +29,8 @@ export type Settled<A extends Action = Action> =
 
 export interface Effector<A extends Action> {
   readonly kind: A['kind'];
+  /** where its side effects land; absent: Mackerel */
+  readonly backend?: Backend;
   /** claimed in the ledger before it runs and marked done after; false for state-only housekeeping */
   readonly ledgered: boolean;
   /** batches of this kind in flight at once (1: one after another) */

@@ -4,6 +4,7 @@
  * for). A new action kind is a new effector file and one line here; the type makes the line required.
  */
 import type { Action, ActionKind } from '../types.js';
+import { expireSilence, postAlert, silence } from './alertmanager.js';
 import type { Effector } from './effector.js';
 import { enableImds } from './enable-imds.js';
 import { forgetMemo } from './forget-memo.js';
@@ -21,6 +22,9 @@ export const EFFECTORS = {
   'enable-imds': enableImds,
   retire,
   'forget-memo': forgetMemo,
+  'am-silence': silence,
+  'am-expire': expireSilence,
+  'am-alert': postAlert,
 } as const satisfies Registry;
 
 /** Kinds in the order they are performed (and listed in a plan). */
