@@ -90,6 +90,10 @@ export function change(a: ActionResult): string {
       return 'IMDS → enabled';
     case 'forget-memo':
       return `forget ${str(d.memo)} memo`;
+    case 'repair-agent':
+      return 'agent → re-registered (SSM)';
+    case 'remember':
+      return `note ${str(d.memo)}: ${str(d.status)}`;
   }
 }
 

@@ -51,6 +51,9 @@ const EnvSchema = z.object({
   MAX_RETIRE_PERCENT: num('MAX_RETIRE_PERCENT', 20, 0, 100),
   DUPLICATE_STALE_MINUTES: num('DUPLICATE_STALE_MINUTES', 30, 1, 60 * 24 * 365),
   IMDS_REMEDIATE: bool('IMDS_REMEDIATE', false),
+  SILENT_MINUTES: num('SILENT_MINUTES', 15, 1, 60 * 24 * 30),
+  AGENT_REPAIR: bool('AGENT_REPAIR', false),
+  AGENT_REPAIR_HOURS: num('AGENT_REPAIR_HOURS', 24, 1, 24 * 365),
 });
 
 /** The deployment's configuration: what a run reads (`Settings`), and where its adapters connect. */
@@ -99,5 +102,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxRetirePercent: e.MAX_RETIRE_PERCENT,
     duplicateStaleMinutes: e.DUPLICATE_STALE_MINUTES,
     imdsRemediate: e.IMDS_REMEDIATE,
+    silentMinutes: e.SILENT_MINUTES,
+    agentRepair: e.AGENT_REPAIR,
+    agentRepairHours: e.AGENT_REPAIR_HOURS,
   };
 }

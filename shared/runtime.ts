@@ -11,6 +11,7 @@ import { Ec2Inventory } from './ec2/inventory.js';
 import { FindingsPublisher } from './findings/publish.js';
 import { logger } from './logger.js';
 import { MackerelClient } from './mackerel/client.js';
+import { SsmAgents } from './ssm/agents.js';
 import type { RunLogger } from './reconcile/ports.js';
 import type { OnProgress } from './reconcile/progress.js';
 import { DynamoLedger } from './state/dynamo-ledger.js';
@@ -24,6 +25,8 @@ export interface Runtime {
   inventory: Ec2Inventory;
   store: DynamoLedger;
   publisher: FindingsPublisher;
+  /** SSM: which instances it manages, and the agent repair (AGENT_REPAIR=true) */
+  ssm?: SsmAgents;
   logger: RunLogger;
   clock: () => number;
   /** told what observe has read so far; only the command line listens */
@@ -85,6 +88,10 @@ const SIGNATURE_VARS = [
   'MAX_RETIRE_PERCENT',
   'DUPLICATE_STALE_MINUTES',
   'IMDS_REMEDIATE',
+  'SILENT_MINUTES',
+  'AGENT_REPAIR',
+  'AGENT_REPAIR_HOURS',
+  'AWS_ENDPOINT_URL_SSM',
   'AWS_ENDPOINT_URL_EC2',
   'AWS_ENDPOINT_URL_DYNAMODB',
   'AWS_ENDPOINT_URL_EVENTBRIDGE',
@@ -122,6 +129,7 @@ export async function buildRuntime(accountId: string, overrides: Partial<Runtime
     inventory: new Ec2Inventory(),
     store: new DynamoLedger(config.stateTable, new DynamoDBClient({})),
     publisher: new FindingsPublisher({ eventBusName: config.eventBusName }),
+    ssm: new SsmAgents(),
     logger: log,
     clock: Date.now,
     ...overrides,

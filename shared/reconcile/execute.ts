@@ -134,6 +134,7 @@ function effectContext(ports: Ports, opts: ExecuteOptions): EffectContext {
     fleet: ports.fleet,
     stamp: () => (stamp ??= Math.floor(opts.clock() / 1000)),
     terminated: opts.terminated ?? new Set(),
+    ...(ports.agents ? { agents: ports.agents } : {}),
   };
 }
 

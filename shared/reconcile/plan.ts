@@ -72,6 +72,7 @@ function assess(instanceId: string, s: Shared): Verdict {
         nowS: Math.floor(s.obs.now / 1000),
         policy: s.policy,
         latest: s.obs.latestMetricTime,
+        health: s.obs.health,
       })
     : [];
   return { ...seen, verdict: state === 'gone' ? 'gone' : 'acted', actions };

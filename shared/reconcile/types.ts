@@ -1,4 +1,4 @@
-import type { CheckStatus, Finding, Host, HostStatus, Instance, InstanceState } from './model.js';
+import type { CheckStatus, CommandResult, Finding, Host, HostStatus, Instance, InstanceState, ManagedInstance } from './model.js';
 
 /** What the store remembers of an instance this account has seen: proof of ownership and the last state. */
 export interface InstanceRecord {
@@ -35,7 +35,14 @@ export interface RestoreMemo {
   setAt: number;
 }
 
-export type CheckName = 'imds-disabled' | 'duplicate-host';
+export type CheckName =
+  | 'imds-disabled'
+  | 'duplicate-host'
+  | 'host-silent'
+  | 'imds-agent-too-old'
+  // instance memos (hostId = the instance id): the last agent repair, a retirement while running published
+  | 'agent-repair'
+  | 'retired-while-running';
 
 /** The last check status this service reported for a host. */
 export interface CheckMemo {
@@ -44,6 +51,8 @@ export interface CheckMemo {
   name: CheckName;
   status: CheckStatus;
   changedAt: number;
+  /** what the memo refers to besides its status (an agent repair's command id) */
+  ref?: string;
 }
 
 export interface StoredState {
@@ -129,13 +138,30 @@ export interface ForgetMemoAction extends ActionBase {
   memo: 'restore' | CheckName;
 }
 
+/** Agent repair over SSM Run Command: forget the agent's host id and restart it (AGENT_REPAIR=true). */
+export interface RepairAgentAction extends ActionBase {
+  kind: 'repair-agent';
+  region: string;
+  /** why: the hosts were retired while the instance runs, or a duplicate still reports with IMDS enabled */
+  cause: 'retired-while-running' | 'duplicate-reporting';
+  hostIds: string[];
+}
+
+/** State-only: publishes its findings once and keeps an instance memo (the repair's result, a phase's notice). */
+export interface RememberAction extends ActionBase {
+  kind: 'remember';
+  memo: Omit<CheckMemo, 'instanceId'>;
+}
+
 export type Action =
   | RetireAction
   | SetStatusAction
   | MergeRolesAction
   | ReportCheckAction
   | EnableImdsAction
-  | ForgetMemoAction;
+  | ForgetMemoAction
+  | RepairAgentAction
+  | RememberAction;
 export type ActionKind = Action['kind'];
 
 export interface Policy {
@@ -146,6 +172,24 @@ export interface Policy {
   imdsRemediate: boolean;
   /** sweeps only: an event or replay of given instances acts on one instance at a time */
   circuitBreaker: boolean;
+  /** SILENT_MINUTES (default 15): a running instance's agent host without loadavg5 this long is silent */
+  silentMinutes?: number;
+  /** AGENT_REPAIR: re-register the agent over SSM Run Command */
+  agentRepair?: boolean;
+  /** AGENT_REPAIR_HOURS (default 24): at most one repair per instance this often */
+  agentRepairHours?: number;
+}
+
+/** What observe read for the health diagnoses, only for the instances that need it (none in a converged fleet). */
+export interface HealthObservation {
+  /** SSM's view of the instances diagnosed or repaired, by instance id; absent: not asked or not readable */
+  managed: Record<string, ManagedInstance>;
+  /** instance ids SSM was asked about (an id asked and absent from `managed` is not managed) */
+  asked: string[];
+  /** the result of each instance's last repair command still awaited, by instance id */
+  commands: Record<string, CommandResult>;
+  /** per running instance with no live host: the hosts recorded as linked to it, now all retired */
+  retiredHostIds: Record<string, string[]>;
 }
 
 export interface RegionStatus {
@@ -174,6 +218,8 @@ export interface Observation {
   state: StoredState;
   /** latest loadavg5 time (epoch s) of duplicate candidates; absent = no data */
   latestMetricTime: Record<string, number>;
+  /** host health (shared/reconcile/health-observe.ts); absent: not read */
+  health?: HealthObservation;
 }
 
 export interface CircuitBreakerState {

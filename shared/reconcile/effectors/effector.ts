@@ -4,7 +4,7 @@
  * each action gets. The executor claims, runs the effectors in their registered order (`index.ts`), commits
  * the outcomes and publishes; it knows no action kind itself.
  */
-import type { Fleet, HostDirectory, InstanceOutcome } from '../ports.js';
+import type { Fleet, HostDirectory, InstanceManager, InstanceOutcome } from '../ports.js';
 import type { Action, RestoreMemo } from '../types.js';
 
 /** What an effector may use while it performs. */
@@ -15,6 +15,8 @@ export interface EffectContext {
   stamp(): number;
   /** instances EC2 itself answered `terminated` for in this run: a final state, no second look needed */
   terminated: ReadonlySet<string>;
+  /** SSM, for the agent repair; absent: not configured */
+  agents?: InstanceManager;
 }
 
 /** An action's outcome from its effector. */

@@ -8,6 +8,8 @@ import type { Effector } from './effector.js';
 import { enableImds } from './enable-imds.js';
 import { forgetMemo } from './forget-memo.js';
 import { mergeRoles } from './merge-roles.js';
+import { remember } from './remember.js';
+import { repairAgent } from './repair-agent.js';
 import { reportCheck } from './report-check.js';
 import { retire } from './retire.js';
 import { setStatus } from './set-status.js';
@@ -21,6 +23,8 @@ export const EFFECTORS = {
   'enable-imds': enableImds,
   retire,
   'forget-memo': forgetMemo,
+  'repair-agent': repairAgent,
+  remember,
 } as const satisfies Registry;
 
 /** Kinds in the order they are performed (and listed in a plan). */
