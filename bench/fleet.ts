@@ -75,6 +75,8 @@ export interface ExpectedWork {
   checkReports: number;
   /** hosts whose last metric decides a merge (the agent duplicates) */
   duplicateCandidates: number;
+  /** canonical agent hosts of running instances up ≥ 10 minutes, working or standby when observed (host-silent) */
+  silenceCandidates: number;
   /** Host Retired + Host Status Changed + Duplicate Hosts Detected */
   findings: number;
 }
@@ -207,6 +209,8 @@ export function generateFleet(opts: { size: number; seed: number; nowS?: number 
       statusChanges,
       checkReports: duplicates,
       duplicateCandidates: duplicates,
+      // a restarted instance's host is still poweroff when the sweep observes it: not watched yet
+      silenceCandidates: instances.filter((i) => i.now === 'running' && i.group !== 'restore').length,
       findings: retirements + changes + duplicates,
     },
   };
