@@ -222,16 +222,20 @@ function planRepairResult(ctx: InstanceContext): RememberAction[] {
   ];
 }
 
-/** A duplicate still reporting DUPLICATE_STALE_MINUTES after it was warned, with IMDS enabled (again) by now. */
+/**
+ * A warned duplicate that has kept reporting for DUPLICATE_STALE_MINUTES with IMDS enabled: the agent will not
+ * adopt the canonical host by itself (its id file names the duplicate). IMDS enabled again only lately (the
+ * imds-disabled memo turned OK) gets the same time first, for a person's own restart.
+ */
 function reportingDuplicates(ctx: InstanceContext, inst: Instance, stillReporting: ReadonlySet<string>): string[] {
   if (inst.httpEndpoint !== 'enabled') return [];
   const before = ctx.nowS - ctx.policy.duplicateStaleMinutes * 60;
   return ctx.hosts
-    .filter((h) => stillReporting.has(h.id))
+    .filter((h) => stillReporting.has(h.id) && h.createdAt <= before)
     .filter((h) => {
       const warned = ctx.checks.get(`duplicate-host#${h.id}`);
       const imds = ctx.checks.get(`imds-disabled#${h.id}`);
-      return warned?.status === 'WARNING' && warned.changedAt <= before && (imds === undefined || imds.changedAt <= before);
+      return warned?.status === 'WARNING' && (imds === undefined || (imds.status === 'OK' && imds.changedAt <= before));
     })
     .map((h) => h.id);
 }
