@@ -43,6 +43,9 @@ describe('deployment settings', () => {
       logRetentionInDays: 30,
       logLevel: 'INFO',
       sweepMemorySize: 2048,
+      agentRepair: 'false',
+      silentMinutes: '15',
+      agentRepairHours: '24',
     });
   });
 
@@ -53,6 +56,7 @@ describe('deployment settings', () => {
       { regions: 'us-east-1,eu-west-1', regionList: ['us-east-1', 'eu-west-1'] },
     ],
     ['booleans: any case', { dryRun: 'FALSE', imdsRemediate: 'True' }, { dryRun: 'false', imdsRemediate: 'true' }],
+    ['agent repair switched on', { agentRepair: 'TRUE', agentRepairHours: '6' }, { agentRepair: 'true', agentRepairHours: '6' }],
     [
       'EC2 calls allowed in REGIONS and the deployment region, whose events arrive anyway',
       { regions: 'us-east-1' },
@@ -83,6 +87,8 @@ describe('deployment settings', () => {
     ['regions', { regions: 'us-east-1,mars' }, '--param regions: must be a comma list of AWS regions, got "mars"'],
     ['dryRun', { dryRun: 'maybe' }, '--param dryRun: must be true or false, got "maybe"'],
     ['imdsRemediate', { imdsRemediate: 'yes' }, '--param imdsRemediate: must be true or false'],
+    ['agentRepair', { agentRepair: 'on' }, '--param agentRepair: must be true or false'],
+    ['silentMinutes zero', { silentMinutes: '0' }, '--param silentMinutes: must be a whole number from 1'],
     ['createEventBus needs a bus name', { createEventBus: 'true' }, '--param createEventBus: needs --param eventBusName='],
     ['eventBusName', { eventBusName: 'no spaces' }, '--param eventBusName: must be an EventBridge bus name'],
     ['apiKeyParameter', { apiKeyParameter: 'bad name!' }, '--param apiKeyParameter: must be an SSM parameter name'],
