@@ -19,6 +19,7 @@ import {
 import type { ActionResult } from '../shared/reconcile/execute.js';
 import type { Report } from '../shared/reconcile/run.js';
 import { CI_SUFFIX, DNS_SUFFIX, type Fleet, seedFleet } from './fleet.js';
+import { demoHealth } from './demo-health.js';
 
 type Handler = (event: unknown, context: Context) => Promise<Report>;
 interface Handlers {
@@ -430,6 +431,7 @@ async function demo(sb: Sandbox, h: Handlers): Promise<number> {
       `${failed.length} action(s) failed: ${failed.map((a) => `${a.key}: ${a.error}`).join('; ')}`,
     );
   }
+  await demoHealth(sb, () => invoke(sb, 'sweep', h.sweep, scheduledEvent({ accountId: sb.accountId })));
   return 0;
 }
 

@@ -140,7 +140,7 @@ describe('retired while running', () => {
       retiredHostIds: [hostId],
       repair: false,
     });
-    expect(String(findings('Host Retired While Running')[0]?.detail.fix)).toMatch(/delete \/var\/lib\/mackerel-agent\/id/);
+    expect(String((findings('Host Retired While Running')[0]?.detail as { fix?: string } | undefined)?.fix)).toMatch(/delete \/var\/lib\/mackerel-agent\/id/);
     await w.onSweep();
     await w.onSweep();
     expect(findings('Host Retired While Running')).toHaveLength(1);
