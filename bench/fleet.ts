@@ -360,6 +360,8 @@ export function observationOf(fleet: Fleet, accountId = '123456789012'): Observa
   for (const o of fleet.odd) serve(o.host);
   const latestMetricTime: Record<string, number> = {};
   for (const h of fleet.hosts) if (h.lastMetricAt !== undefined) latestMetricTime[h.id] = h.lastMetricAt;
+  // Every integration host's agent reports (the sandbox's default): what observe would read for host-silent.
+  for (const h of fleet.hosts) if (h.kind === 'integration') latestMetricTime[h.id] ??= fleet.nowS - 60;
   return {
     now: nowMs,
     mode: 'fleet',
