@@ -199,6 +199,8 @@ export class FakeMackerel extends FakeServer {
   private readonly realisticMeta: boolean;
   /** agents report unless silenced (`silenceAgent`); see `agentReporting` */
   agentsReport: boolean;
+  /** the time a reporting agent's last loadavg5 is taken from (a test with a virtual clock sets its own) */
+  clock: () => number = Date.now;
   /** JSON of frozen meta objects (host-meta.ts deep-freezes what it makes): a list re-serialises only what can change */
   private readonly metaText = new WeakMap<object, string>();
 
@@ -325,7 +327,7 @@ export class FakeMackerel extends FakeServer {
     const h = this.hosts.get(hostId);
     if (!this.agentsReport || !h || h.isRetired || this.silentAgents.has(hostId)) return undefined;
     if (typeof h.meta?.['agent-version'] !== 'string') return undefined;
-    return new Map([['loadavg5', { time: Math.floor(Date.now() / 1000) - 30, value: 0.25 }]]);
+    return new Map([['loadavg5', { time: Math.floor(this.clock() / 1000) - 30, value: 0.25 }]]);
   }
 
   inject(rule: FaultRule): void {
