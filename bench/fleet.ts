@@ -75,6 +75,8 @@ export interface ExpectedWork {
   checkReports: number;
   /** hosts whose last metric decides a merge (the agent duplicates) */
   duplicateCandidates: number;
+  /** canonical agent hosts of running instances up ≥ 10 minutes, working or standby when observed (host-silent) */
+  silenceCandidates: number;
   /** Host Retired + Host Status Changed + Duplicate Hosts Detected */
   findings: number;
   /** services with a host retired or powered off: one graph annotation each */
@@ -210,6 +212,8 @@ export function generateFleet(opts: { size: number; seed: number; nowS?: number 
       statusChanges,
       checkReports: duplicates,
       duplicateCandidates: duplicates,
+      // a restarted instance's host is still poweroff when the sweep observes it: not watched yet
+      silenceCandidates: instances.filter((i) => i.now === 'running' && i.group !== 'restore').length,
       findings: retirements + changes + duplicates,
       annotatedServices: new Set(
         hosts.filter((h) => h.kind === 'integration' && actedOn.has(h.instanceId)).flatMap((h) => Object.keys(h.roles)),
@@ -362,6 +366,8 @@ export function observationOf(fleet: Fleet, accountId = '123456789012'): Observa
   for (const o of fleet.odd) serve(o.host);
   const latestMetricTime: Record<string, number> = {};
   for (const h of fleet.hosts) if (h.lastMetricAt !== undefined) latestMetricTime[h.id] = h.lastMetricAt;
+  // Every integration host's agent reports (the sandbox's default): what observe would read for host-silent.
+  for (const h of fleet.hosts) if (h.kind === 'integration') latestMetricTime[h.id] ??= fleet.nowS - 60;
   return {
     now: nowMs,
     mode: 'fleet',

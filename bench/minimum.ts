@@ -3,6 +3,8 @@
  * ⌈instances/1000⌉ DescribeInstances per region, ⌈retirements/30⌉ bulk-retire, ⌈changes/30⌉ bulk status
  * updates per target status, ⌈reports/100⌉ check reports, ⌈entries/10⌉ PutEvents, ⌈candidates/100⌉ tsdb/latest,
  * one graph annotation per service whose hosts were retired or powered off.
+ * updates per target status, ⌈reports/100⌉ check reports, ⌈entries/10⌉ PutEvents, ⌈candidates/100⌉ tsdb/latest
+ * (duplicate candidates and the canonical agent hosts of running instances up ≥ 10 minutes, whose silence it tells).
  * Anything else the code calls has a minimum of 0. DynamoDB has no stated minimum and is reported apart.
  */
 import type { CallCounts } from './calls.js';
@@ -15,6 +17,8 @@ export interface Work {
   statusChanges: Record<string, number>;
   checkReports: number;
   duplicateCandidates: number;
+  /** canonical agent hosts of running instances up ≥ 10 minutes (host-silent); read in the same tsdb/latest batches */
+  silenceCandidates?: number;
   /** PutEvents entries (findings) */
   findings: number;
   /** services with a host retired or powered off: one graph annotation each (none in a dry run) */
@@ -84,8 +88,10 @@ export function compareWithMinimum(work: Work, calls: CallCounts): Comparison {
     },
     {
       api: 'Mackerel GET /tsdb/latest',
-      rule: `⌈${work.duplicateCandidates} duplicate candidates/100⌉`,
-      minimum: ceilDiv(work.duplicateCandidates, 100),
+      rule: work.silenceCandidates
+        ? `⌈(${work.duplicateCandidates} duplicate + ${work.silenceCandidates} silence candidates)/100⌉`
+        : `⌈${work.duplicateCandidates} duplicate candidates/100⌉`,
+      minimum: ceilDiv(work.duplicateCandidates + (work.silenceCandidates ?? 0), 100),
       actual: m('GET /api/v0/tsdb/latest'),
     },
     {

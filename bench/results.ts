@@ -31,6 +31,7 @@ export const SweepResult = z.object({
     statusChanges: Counts,
     checkReports: z.number(),
     duplicateCandidates: z.number(),
+    silenceCandidates: z.number().optional(),
     findings: z.number(),
   }),
   rows: z.array(z.object({ api: z.string(), rule: z.string(), minimum: z.number(), actual: z.number() })),

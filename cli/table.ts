@@ -96,6 +96,10 @@ export function change(a: ActionResult): string {
       return `expire silence ${str(d.silenceId)}`;
     case 'am-alert':
       return `alert ${str(d.alertname)}: ${d.firing ? 'firing' : 'resolved'}`;
+    case 'repair-agent':
+      return 'agent → re-registered (SSM)';
+    case 'remember':
+      return `note ${str(d.memo)}: ${str(d.status)}`;
   }
 }
 

@@ -122,6 +122,7 @@ function settingsOf(raw, deploymentRegion) {
 
   const dryRun = bool('dryRun', p('dryRun'));
   const imdsRemediate = bool('imdsRemediate', p('imdsRemediate'));
+  const agentRepair = bool('agentRepair', p('agentRepair'));
 
   return {
     regions: regions.join(','),
@@ -133,6 +134,9 @@ function settingsOf(raw, deploymentRegion) {
     // Strings: they become environment variables and CloudFormation condition operands.
     dryRun: String(dryRun),
     imdsRemediate: String(imdsRemediate),
+    agentRepair: String(agentRepair),
+    silentMinutes: String(int('silentMinutes', p('silentMinutes'), 1, 60 * 24 * 30)),
+    agentRepairHours: String(int('agentRepairHours', p('agentRepairHours'), 1, 24 * 365)),
     createEventBus: String(createEventBus),
     eventBusName,
     apiKeyParameter,
@@ -179,6 +183,9 @@ const PARAMS = [
   'logLevel',
   'sweepMemorySize',
   'graphAnnotations',
+  'silentMinutes',
+  'agentRepair',
+  'agentRepairHours',
 ];
 
 module.exports = async ({ resolveVariable }) => {

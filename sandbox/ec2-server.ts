@@ -28,6 +28,8 @@ export interface FakeInstance {
   tags: Record<string, string>;
   httpEndpoint: 'enabled' | 'disabled';
   httpTokens?: 'optional' | 'required';
+  /** `windows` for a Windows instance (DescribeInstances' platform); absent for Linux */
+  platform?: 'windows';
 }
 
 export interface Ec2CallLogEntry {
@@ -419,6 +421,7 @@ export class FakeEc2 extends FakeServer {
       el('privateDnsName', terminated ? '' : i.privateDnsName),
       el('dnsName', ''),
       el('instanceType', 't3.micro'),
+      i.platform ? el('platform', i.platform) : '',
       el('launchTime', i.launchTime.toISOString()),
       el('placement', [el('availabilityZone', `${i.region}a`), el('tenancy', 'default')]),
       el('privateIpAddress', terminated ? undefined : i.privateIpAddress),

@@ -7,6 +7,8 @@ import { FakeEventBridge } from './eventbridge-server.js';
 import { FakeMackerel } from './mackerel-server.js';
 import { mulberry32 } from './random.js';
 import { FakeSts } from './sts-server.js';
+import { simulateAgentRepair } from './agent-sim.js';
+import { FakeSsm } from './ssm-server.js';
 
 export * from './alertmanager-server.js';
 export { createStateTable, startDynamo } from './dynamodb.js';
@@ -17,6 +19,8 @@ export * from './host-meta.js';
 export * from './mackerel-server.js';
 export * from './random.js';
 export * from './sts-server.js';
+export * from './ssm-server.js';
+export * from './agent-sim.js';
 
 export const SANDBOX_REGION = 'ap-northeast-1';
 export const DEFAULT_TABLE_NAME = 'mackerel-reconciler-state';
@@ -28,8 +32,10 @@ export interface Sandbox {
   sts: FakeSts;
   /** a small Alertmanager API v2; off for the handlers until ALERTMANAGER_URL is set to its url */
   alertmanager: FakeAlertmanager;
+  /** SSM: DescribeInstanceInformation, SendCommand, GetCommandInvocation (and GetParameter); plays the agent repair */
+  ssm: FakeSsm;
   dynamo: { endpoint: string };
-  /** MACKEREL_APIBASE, MACKEREL_APIKEY, AWS_ENDPOINT_URL_{EC2,EVENTBRIDGE,DYNAMODB,STS}, AWS_REGION,
+  /** MACKEREL_APIBASE, MACKEREL_APIKEY, AWS_ENDPOINT_URL_{EC2,EVENTBRIDGE,DYNAMODB,STS,SSM}, AWS_REGION,
    * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, STATE_TABLE, EVENT_BUS_NAME, REGIONS */
   env: Record<string, string>;
   accountId: string;
@@ -60,6 +66,8 @@ export async function startSandbox(
   const ec2 = new FakeEc2({ latencyMs, rng: mulberry32(seed ^ 0x5bd1e995) });
   const eventBridge = new FakeEventBridge({ latencyMs, rng: mulberry32(seed ^ 0x27d4eb2f) });
   const sts = new FakeSts({ accountId: ec2.accountId, latencyMs, rng: mulberry32(seed ^ 0x165667b1) });
+  const ssm = new FakeSsm(ec2.accountId, regions[0]);
+  simulateAgentRepair(mackerel, ec2, ssm);
 
   const started: { stop(): Promise<void> }[] = [];
   try {
@@ -74,6 +82,8 @@ export async function startSandbox(
     const alertmanager = new FakeAlertmanager();
     await alertmanager.start();
     started.push(alertmanager);
+    await ssm.start();
+    started.push(ssm);
     const dynamo = await startDynamo();
     started.push(dynamo);
     await createStateTable(dynamo.endpoint, tableName, SANDBOX_REGION);
@@ -85,6 +95,7 @@ export async function startSandbox(
       AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.url,
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_STS: sts.url,
+      AWS_ENDPOINT_URL_SSM: ssm.url,
       AWS_REGION: SANDBOX_REGION,
       AWS_ACCESS_KEY_ID: 'sandbox',
       AWS_SECRET_ACCESS_KEY: 'sandbox',
@@ -100,6 +111,7 @@ export async function startSandbox(
       eventBridge,
       sts,
       alertmanager,
+      ssm,
       dynamo: { endpoint: dynamo.endpoint },
       env,
       accountId,

@@ -200,6 +200,10 @@ export class FakeMackerel extends FakeServer {
 
   /** addHost without a `meta` gives the host an agent's realistic meta (host-meta.ts) instead of `{}` */
   private readonly realisticMeta: boolean;
+  /** agents report unless silenced (`silenceAgent`); see `agentReporting` */
+  agentsReport: boolean;
+  /** the time a reporting agent's last loadavg5 is taken from (a test with a virtual clock sets its own) */
+  clock: () => number = Date.now;
   /** JSON of frozen meta objects (host-meta.ts deep-freezes what it makes): a list re-serialises only what can change */
   private readonly metaText = new WeakMap<object, string>();
 
@@ -211,6 +215,8 @@ export class FakeMackerel extends FakeServer {
       hostList?: HostListPacing;
       /** hosts added without a `meta` get an agent's realistic meta (opt-in: tests rely on `{}`) */
       realisticMeta?: boolean;
+      /** a host with an agent (`meta.agent-version`) reports loadavg5 unless silenced; default true */
+      agentsReport?: boolean;
     } = {},
   ) {
     super();
@@ -219,6 +225,7 @@ export class FakeMackerel extends FakeServer {
     this.rng = opts.rng ?? Math.random;
     this.hostList = opts.hostList ?? {};
     this.realisticMeta = opts.realisticMeta ?? false;
+    this.agentsReport = opts.agentsReport ?? true;
   }
 
   addHost(h: Partial<FakeHost> & { name: string }): FakeHost {
@@ -305,6 +312,25 @@ export class FakeMackerel extends FakeServer {
       this.metrics.set(hostId, byName);
     }
     byName.set(name, { time, value });
+  }
+
+  /**
+   * Hosts whose agent does not report: by default a live host with `meta.agent-version` and no metric set for it
+   * answers a fresh loadavg5, as a running agent posts every minute; one listed here answers nothing (or what
+   * `setLatestMetric` set).
+   */
+  readonly silentAgents = new Set<string>();
+
+  /** The agent on this host stops posting (its last loadavg5 stays where it was, if any). */
+  silenceAgent(hostId: string): void {
+    this.silentAgents.add(hostId);
+  }
+
+  private agentReporting(hostId: string): Map<string, { time: number; value: number }> | undefined {
+    const h = this.hosts.get(hostId);
+    if (!this.agentsReport || !h || h.isRetired || this.silentAgents.has(hostId)) return undefined;
+    if (typeof h.meta?.['agent-version'] !== 'string') return undefined;
+    return new Map([['loadavg5', { time: Math.floor(this.clock() / 1000) - 30, value: 0.25 }]]);
   }
 
   inject(rule: FaultRule): void {
@@ -604,7 +630,7 @@ export class FakeMackerel extends FakeServer {
     }
     const tsdbLatest: Record<string, Record<string, { time: number; value: number }>> = {};
     for (const hostId of hostIds) {
-      const byName = this.metrics.get(hostId);
+      const byName = this.metrics.get(hostId) ?? this.agentReporting(hostId);
       if (byName === undefined) continue;
       for (const name of names) {
         const point = byName.get(name);

@@ -21,6 +21,7 @@ import type { Report } from '../shared/reconcile/run.js';
 import { showAnnotations } from './demo-annotations.js';
 import { demoAlertmanager } from './demo-alertmanager.js';
 import { CI_SUFFIX, DNS_SUFFIX, type Fleet, seedFleet } from './fleet.js';
+import { demoHealth } from './demo-health.js';
 
 type Handler = (event: unknown, context: Context) => Promise<Report>;
 interface Handlers {
@@ -437,6 +438,7 @@ async function demo(sb: Sandbox, h: Handlers): Promise<number> {
       `${failed.length} action(s) failed: ${failed.map((a) => `${a.key}: ${a.error}`).join('; ')}`,
     );
   }
+  await demoHealth(sb, () => invoke(sb, 'sweep', h.sweep, scheduledEvent({ accountId: sb.accountId })));
   return 0;
 }
 

@@ -57,6 +57,9 @@ const EnvSchema = z.object({
   ALERTMANAGER_URL: z.string().optional(),
   ALERTMANAGER_AUTH_PARAMETER: z.string().optional(),
   ALERTMANAGER_INSTANCE_LABEL: z.string().optional(),
+  SILENT_MINUTES: num('SILENT_MINUTES', 15, 1, 60 * 24 * 30),
+  AGENT_REPAIR: bool('AGENT_REPAIR', false),
+  AGENT_REPAIR_HOURS: num('AGENT_REPAIR_HOURS', 24, 1, 24 * 365),
 });
 
 /** The deployment's configuration: what a run reads (`Settings`), and where its adapters connect. */
@@ -136,5 +139,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     imdsRemediate: e.IMDS_REMEDIATE,
     graphAnnotations: e.GRAPH_ANNOTATIONS,
     ...(alertmanager ? { alertmanager } : {}),
+    silentMinutes: e.SILENT_MINUTES,
+    agentRepair: e.AGENT_REPAIR,
+    agentRepairHours: e.AGENT_REPAIR_HOURS,
   };
 }

@@ -15,6 +15,7 @@ import { logger } from './logger.js';
 import { MackerelClient } from './mackerel/client.js';
 import { MackerelOff } from './mackerel/off.js';
 import type { GraphAnnotationSink, RunLogger, Trace } from './reconcile/ports.js';
+import { SsmAgents } from './ssm/agents.js';
 import type { OnProgress } from './reconcile/progress.js';
 import { DynamoLedger } from './state/dynamo-ledger.js';
 import { traced, traceWith, tracer } from './tracing.js';
@@ -29,6 +30,8 @@ export interface Runtime {
   inventory: Ec2Inventory;
   store: DynamoLedger;
   publisher: FindingsPublisher;
+  /** SSM: which instances it manages, and the agent repair (AGENT_REPAIR=true) */
+  ssm?: SsmAgents;
   logger: RunLogger;
   clock: () => number;
   /** told what observe has read so far; only the command line listens */
@@ -128,6 +131,10 @@ const SIGNATURE_VARS = [
   'DUPLICATE_STALE_MINUTES',
   'IMDS_REMEDIATE',
   'GRAPH_ANNOTATIONS',
+  'SILENT_MINUTES',
+  'AGENT_REPAIR',
+  'AGENT_REPAIR_HOURS',
+  'AWS_ENDPOINT_URL_SSM',
   'AWS_ENDPOINT_URL_EC2',
   'AWS_ENDPOINT_URL_DYNAMODB',
   'AWS_ENDPOINT_URL_EVENTBRIDGE',
@@ -167,6 +174,7 @@ export async function buildRuntime(accountId: string, overrides: Partial<Runtime
     store: new DynamoLedger(config.stateTable, traced(new DynamoDBClient({}))),
     publisher: new FindingsPublisher({ eventBusName: config.eventBusName, client: traced(new EventBridgeClient({})) }),
     trace: traceWith(tracer()),
+    ssm: new SsmAgents(),
     logger: log,
     clock: Date.now,
     ...overrides,

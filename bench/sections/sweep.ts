@@ -91,6 +91,7 @@ export async function sweepBench(opts: { size: number; seed: number; latencyMs: 
       statusChanges: fleet.expected.statusChanges,
       checkReports: fleet.expected.checkReports,
       duplicateCandidates: fleet.expected.duplicateCandidates,
+      silenceCandidates: fleet.expected.silenceCandidates,
       findings: fleet.expected.findings,
       annotatedServices: fleet.expected.annotatedServices,
     };
@@ -107,6 +108,7 @@ export async function sweepBench(opts: { size: number; seed: number; latencyMs: 
           statusChanges: work.statusChanges,
           checkReports: work.checkReports,
           duplicateCandidates: work.duplicateCandidates,
+          silenceCandidates: work.silenceCandidates,
           findings: work.findings,
         },
         rows: cmp.rows,

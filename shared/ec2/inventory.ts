@@ -222,10 +222,23 @@ export function toInstance(region: string, raw: Ec2Instance): Instance {
     tags,
     httpEndpoint: endpoint,
   };
+  Object.assign(instance, metadataExtras(raw));
   // A terminated instance reports "" for both: absent, not a name to match hosts against.
   if (raw.PrivateDnsName) instance.privateDnsName = raw.PrivateDnsName;
   if (raw.PrivateIpAddress) instance.privateIpAddress = raw.PrivateIpAddress;
   return instance;
+}
+
+/** IMDS token mode, hop limit and platform: what the health diagnoses show (docs/design.md, "Host health"). */
+// An unknown value is left out rather than failing the region: these only inform a diagnosis.
+function metadataExtras(raw: Ec2Instance): Partial<Instance> {
+  const out: Partial<Instance> = {};
+  const tokens = raw.MetadataOptions?.HttpTokens;
+  if (tokens === 'optional' || tokens === 'required') out.httpTokens = tokens;
+  const hops = raw.MetadataOptions?.HttpPutResponseHopLimit;
+  if (typeof hops === 'number' && Number.isFinite(hops)) out.httpPutResponseHopLimit = hops;
+  if (raw.Platform) out.platform = String(raw.Platform).toLowerCase();
+  return out;
 }
 
 /** Ids in "The instance ID 'i-1' does not exist" / "The instance IDs 'i-1, i-2' do not exist". */

@@ -11,6 +11,7 @@ import type {
   EffectiveState,
   EnableImdsAction,
   ForgetMemoAction,
+  HealthObservation,
   Link,
   MergeRolesAction,
   Policy,
@@ -49,6 +50,8 @@ export interface InstanceContext {
   policy: Policy;
   /** latest loadavg5 time (epoch s) of duplicate candidates */
   latest: Readonly<Record<string, number>>;
+  /** what observe read for the health diagnoses (absent: not read) */
+  health?: HealthObservation;
 }
 
 export const fill = (template: string, vars: Record<string, string | number>) =>
@@ -145,7 +148,7 @@ export function checkAction(
   ctx: InstanceContext,
   host: Host,
   name: CheckName,
-  status: 'WARNING' | 'OK',
+  status: 'WARNING' | 'OK' | 'CRITICAL',
   message: string,
   findings: Finding[],
 ): ReportCheckAction {

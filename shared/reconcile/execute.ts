@@ -138,6 +138,7 @@ function effectContext(ports: Ports, opts: ExecuteOptions): EffectContext {
     stamp: () => (stamp ??= Math.floor(opts.clock() / 1000)),
     terminated: opts.terminated ?? new Set(),
     ...(ports.silences ? { silences: ports.silences } : {}),
+    ...(ports.agents ? { agents: ports.agents } : {}),
   };
 }
 

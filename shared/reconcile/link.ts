@@ -70,8 +70,8 @@ export function linkFleet(obs: LinkInput) {
 }
 
 /** Hosts whose last metric decides a duplicate merge: the members of running instances' multi-host groups. */
-export function duplicateCandidates(obs: LinkInput): string[] {
-  const { live, inScope, linksByInstance } = linkFleet(obs);
+export function duplicateCandidates(obs: LinkInput, linked: ReturnType<typeof linkFleet> = linkFleet(obs)): string[] {
+  const { live, inScope, linksByInstance } = linked;
   const out: string[] = [];
   for (const [instanceId, links] of linksByInstance) {
     if (links.length >= 2 && inScope(instanceId) && live.get(instanceId)?.state === 'running') {

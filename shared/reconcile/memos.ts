@@ -3,6 +3,7 @@
  * converged fleet plans nothing and the ledger does not grow.
  */
 import { forgetAction, isRetire } from './actions.js';
+import { INSTANCE_MEMOS } from './health-rules.js';
 import type { Host } from './model.js';
 import type { Action, ForgetMemoAction, StoredState } from './types.js';
 
@@ -17,7 +18,8 @@ export function forgetOrphanMemos(
   const orphan = (m: { instanceId: string; hostId: string }) => inScope(m) && !liveHosts.has(m.hostId);
   return [
     ...state.restores.filter(orphan).map((m) => forgetAction(m.instanceId, m.hostId, 'restore')),
-    ...state.checks.filter(orphan).map((m) => forgetAction(m.instanceId, m.hostId, m.name)),
+    // An instance memo (agent repair, retired while running) is about no host: it lives as long as the instance.
+    ...state.checks.filter((m) => orphan(m) && !INSTANCE_MEMOS.has(m.name)).map((m) => forgetAction(m.instanceId, m.hostId, m.name)),
   ];
 }
 

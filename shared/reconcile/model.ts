@@ -68,6 +68,31 @@ export type Instance = {
   tags: Record<string, string>;
   /** MetadataOptions.HttpEndpoint; `disabled` means the agent cannot read its instance id. */
   httpEndpoint: 'enabled' | 'disabled';
+  /** MetadataOptions.HttpTokens; `required` (IMDSv2 only) needs mackerel-agent 0.67.0 or later */
+  httpTokens?: 'optional' | 'required';
+  /** MetadataOptions.HttpPutResponseHopLimit */
+  httpPutResponseHopLimit?: number;
+  /** `windows` for a Windows instance (EC2's Platform); absent for Linux */
+  platform?: string;
+};
+
+/** What SSM knows of an instance it manages (DescribeInstanceInformation). */
+export type ManagedInstance = {
+  instanceId: string;
+  /** Online, ConnectionLost, Inactive */
+  pingStatus: string;
+  /** Linux, Windows, MacOS */
+  platformType: string;
+};
+
+/** The result of an agent repair command on one instance (GetCommandInvocation). */
+export type CommandResult = {
+  commandId: string;
+  instanceId: string;
+  /** Pending, InProgress, Delayed, Success, Cancelled, TimedOut, Failed, Cancelling; Unknown: not found (yet) */
+  status: string;
+  /** the end of the command's output or error, for the finding */
+  output?: string;
 };
 
 /** An EC2 state-change notification, as far as the run reads it: which instance to look at, and when. */
@@ -90,6 +115,10 @@ export const DETAIL_TYPES = [
   'IMDS Remediated',
   'Circuit Breaker Tripped',
   'Reconcile Failed',
+  'Host Silent',
+  'Host Retired While Running',
+  'Agent Re-registered',
+  'Agent Repair Failed',
 ] as const;
 export type DetailType = (typeof DETAIL_TYPES)[number];
 

@@ -4,7 +4,8 @@
  * together with its claims; what to change is the planner's business.
  */
 import type { HostList, Instance, UnreadableHost } from './model.js';
-import { duplicateCandidates, hasIgnoreTag, type LinkInput } from './link.js';
+import { type HealthSettings, observeHealth, silenceCandidates } from './health-observe.js';
+import { duplicateCandidates, hasIgnoreTag, type LinkInput, linkFleet } from './link.js';
 import type { HostDirectory, HostFilter, LedgerState, Ports } from './ports.js';
 import { notify, type OnProgress, reported } from './progress.js';
 import { nextRecord, type Sighting } from './record.js';
@@ -15,8 +16,10 @@ import { mapLimit } from '../util/concurrency.js';
 export const MAX_FILTERED_LOOKUPS = 30;
 const LOOKUP_CONCURRENCY = 8;
 
-export interface ObserveDeps extends Pick<Ports, 'hosts' | 'fleet' | 'ledger' | 'silences'> {
+export interface ObserveDeps extends Pick<Ports, 'hosts' | 'fleet' | 'ledger' | 'silences' | 'agents'> {
   accountId: string;
+  /** what the health look-ups need of the configuration (shared/reconcile/health-observe.ts) */
+  health?: HealthSettings;
   /** told what has been read so far (a command line's progress line); optional */
   onProgress?: OnProgress;
 }
@@ -66,7 +69,9 @@ async function withMetrics(
   input: LinkInput,
   unreadable: UnreadableHost[],
 ): Promise<Observation> {
-  const candidates = duplicateCandidates(input);
+  const linked = linkFleet(input);
+  // Duplicates decide a merge, canonical agent hosts a silence: one tsdb/latest per 100 of them together.
+  const candidates = [...new Set([...duplicateCandidates(input, linked), ...silenceCandidates(input, linked)])].sort();
   const latestMetricTime: Record<string, number> = {};
   if (candidates.length > 0) {
     notify(deps.onProgress, { step: 'metrics', hosts: candidates.length });
@@ -79,7 +84,8 @@ async function withMetrics(
     for (const u of res.unreadable) if (u.id) latestMetricTime[u.id] = Math.floor(input.now / 1000);
     unreadable.push(...res.unreadable);
   }
-  return { ...input, latestMetricTime };
+  const observed: Observation = { ...input, latestMetricTime };
+  return { ...observed, health: await observeHealth(deps, observed, linked) };
 }
 
 function listAllHosts(deps: ObserveDeps, opts: ObserveOptions) {

@@ -73,6 +73,7 @@ function assess(instanceId: string, s: Shared): Verdict {
         nowS: Math.floor(s.obs.now / 1000),
         policy: s.policy,
         latest: s.obs.latestMetricTime,
+        health: s.obs.health,
       })
     : [];
   const view = s.obs.alertmanager;

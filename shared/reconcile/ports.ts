@@ -9,11 +9,14 @@
  *   FindingSink    where findings go                                     shared/findings/publish.ts
  *   GraphAnnotationSink  marks on the monitoring backend's graphs       shared/mackerel/client.ts
  *   SilenceBackend Alertmanager's silences and alerts (optional)         shared/alertmanager/client.ts
+ *   InstanceManager  SSM: which instances it manages, agent repair     shared/ssm/agents.ts
  */
 import type {
   CheckReport,
+  CommandResult,
   Finding,
   GraphAnnotation,
+  ManagedInstance,
   HostList,
   HostStatus,
   Instance,
@@ -224,6 +227,27 @@ export interface SilenceBackend {
   postAlerts(alerts: readonly AlertSpec[]): Promise<BulkOutcome>;
 }
 
+// --- InstanceManager ---
+
+/** One repair command sent: its id, for reading its result on a later run. */
+export interface SentCommand {
+  instanceId: string;
+  commandId: string;
+}
+
+/**
+ * SSM's view of the instances and the agent repair (Run Command). The adapter cuts the batches (50 instance ids a
+ * call) and pages; a failed batch fails only its own ids.
+ */
+export interface InstanceManager {
+  /** the given instances SSM manages (one call for many, paged); an instance absent from the answer is not managed */
+  describeManaged(region: string, instanceIds: readonly string[]): Promise<ManagedInstance[]>;
+  /** stop mackerel-agent, remove its host id file, start it (AWS-RunShellScript) */
+  reregisterAgents(region: string, instanceIds: readonly string[]): Promise<BulkOutcome<SentCommand>>;
+  /** the result of a command sent earlier on one instance; status `Unknown` when SSM does not know it (yet) */
+  commandResult(region: string, commandId: string, instanceId: string): Promise<CommandResult>;
+}
+
 // --- one run's wiring ---
 
 /** The ports one run acts through. */
@@ -234,6 +258,8 @@ export interface Ports {
   findings: FindingSink;
   /** Alertmanager, when ALERTMANAGER_URL is set */
   silences?: SilenceBackend;
+  /** SSM; absent: no health look-ups through SSM and no agent repair */
+  agents?: InstanceManager;
 }
 
 /** The settings a run reads (the deployment's configuration, or the command line's flags). */
@@ -246,6 +272,12 @@ export interface Settings {
   imdsRemediate: boolean;
   /** mark a run's retirements and poweroffs on its services' graphs (GRAPH_ANNOTATIONS); unset = on */
   graphAnnotations?: boolean;
+  /** SILENT_MINUTES (default 15) */
+  silentMinutes?: number;
+  /** AGENT_REPAIR (default false) */
+  agentRepair?: boolean;
+  /** AGENT_REPAIR_HOURS (default 24) */
+  agentRepairHours?: number;
 }
 
 /** What a run logs through: the Powertools JSON logger in Lambda, a stderr logger on the command line. */
@@ -272,6 +304,8 @@ export interface RunContext {
   inventory: Fleet & Counted;
   store: Ledger;
   publisher: FindingSink;
+  /** SSM (shared/ssm/agents.ts); absent: no SSM look-ups, no agent repair */
+  ssm?: InstanceManager;
   logger: RunLogger;
   clock: () => number;
   /** told what observe has read so far; only the command line listens */
@@ -293,4 +327,5 @@ export const portsOf = (rt: RunContext): Ports => ({
   ledger: rt.store,
   findings: rt.publisher,
   ...(rt.alertmanager ? { silences: rt.alertmanager } : {}),
+  ...(rt.ssm ? { agents: rt.ssm } : {}),
 });

@@ -17,6 +17,7 @@ import {
   roleFullnames,
   setStatusAction,
 } from './actions.js';
+import { planHealth } from './health-rules.js';
 import type { Finding, Host, Instance } from './model.js';
 import type { Action, EffectiveState } from './types.js';
 
@@ -52,7 +53,13 @@ const whileRunning: Rule = (ctx) => {
       return memo?.status === 'WARNING' && !duplicates.stillReporting.has(h.id) && !retiring.has(h.id);
     })
     .map((h) => checkAction(ctx, h, 'duplicate-host', 'OK', `host ${h.id} is no longer a duplicate`, []));
-  return [...restores, ...duplicates.actions, ...closed, ...planImds(ctx, inst, retiring)];
+  return [
+    ...restores,
+    ...duplicates.actions,
+    ...closed,
+    ...planImds(ctx, inst, retiring),
+    ...planHealth(ctx, inst, { retiring, stillReporting: duplicates.stillReporting }),
+  ];
 };
 
 /** What to do, by the observed state of an owned instance. */

@@ -103,6 +103,7 @@ function policyOf(rt: RunContext, dryRun: boolean, circuitBreaker: boolean): Pol
     duplicateStaleMinutes: c.duplicateStaleMinutes,
     imdsRemediate: c.imdsRemediate,
     circuitBreaker,
+    ...healthPolicy(c),
   };
 }
 
@@ -142,7 +143,19 @@ function emptyReport(rt: RunContext, trigger: Trigger, runId: string, requested:
 }
 
 /** What observe reads through. */
-const observeDeps = (rt: RunContext): ObserveDeps => ({ ...portsOf(rt), accountId: rt.accountId, onProgress: rt.onProgress });
+const observeDeps = (rt: RunContext): ObserveDeps => ({
+  ...portsOf(rt),
+  accountId: rt.accountId,
+  onProgress: rt.onProgress,
+  health: healthPolicy(rt.config),
+});
+
+/** The host-health settings (absent ones keep the rules' defaults). */
+const healthPolicy = (c: RunContext['config']) => ({
+  ...(c.silentMinutes !== undefined ? { silentMinutes: c.silentMinutes } : {}),
+  ...(c.agentRepair !== undefined ? { agentRepair: c.agentRepair } : {}),
+  ...(c.agentRepairHours !== undefined ? { agentRepairHours: c.agentRepairHours } : {}),
+});
 
 /** Running totals of the runtime's clients; a run's report holds the difference. */
 const retriesOf = (rt: RunContext) => ({

@@ -1,4 +1,13 @@
-import type { CheckStatus, Finding, Host, HostStatus, Instance, InstanceState } from './model.js';
+import type {
+  CheckStatus,
+  CommandResult,
+  Finding,
+  Host,
+  HostStatus,
+  Instance,
+  InstanceState,
+  ManagedInstance,
+} from './model.js';
 import type { AlertmanagerView } from './silences.js';
 
 /** What the store remembers of an instance this account has seen: proof of ownership and the last state. */
@@ -36,7 +45,14 @@ export interface RestoreMemo {
   setAt: number;
 }
 
-export type CheckName = 'imds-disabled' | 'duplicate-host';
+export type CheckName =
+  | 'imds-disabled'
+  | 'duplicate-host'
+  | 'host-silent'
+  | 'imds-agent-too-old'
+  // instance memos (hostId = the instance id): the last agent repair, a retirement while running published
+  | 'agent-repair'
+  | 'retired-while-running';
 
 /** The last check status this service reported for a host. */
 export interface CheckMemo {
@@ -45,6 +61,8 @@ export interface CheckMemo {
   name: CheckName;
   status: CheckStatus;
   changedAt: number;
+  /** what the memo refers to besides its status (an agent repair's command id) */
+  ref?: string;
 }
 
 export interface StoredState {
@@ -154,6 +172,21 @@ export interface PostAlertAction extends ActionBase {
   endsAt: number;
 }
 
+/** Agent repair over SSM Run Command: forget the agent's host id and restart it (AGENT_REPAIR=true). */
+export interface RepairAgentAction extends ActionBase {
+  kind: 'repair-agent';
+  region: string;
+  /** why: the hosts were retired while the instance runs, or a duplicate still reports with IMDS enabled */
+  cause: 'retired-while-running' | 'duplicate-reporting';
+  hostIds: string[];
+}
+
+/** State-only: publishes its findings once and keeps an instance memo (the repair's result, a phase's notice). */
+export interface RememberAction extends ActionBase {
+  kind: 'remember';
+  memo: Omit<CheckMemo, 'instanceId'>;
+}
+
 export type Action =
   | RetireAction
   | SetStatusAction
@@ -163,7 +196,9 @@ export type Action =
   | ForgetMemoAction
   | SilenceAction
   | ExpireSilenceAction
-  | PostAlertAction;
+  | PostAlertAction
+  | RepairAgentAction
+  | RememberAction;
 export type ActionKind = Action['kind'];
 
 export interface Policy {
@@ -174,6 +209,24 @@ export interface Policy {
   imdsRemediate: boolean;
   /** sweeps only: an event or replay of given instances acts on one instance at a time */
   circuitBreaker: boolean;
+  /** SILENT_MINUTES (default 15): a running instance's agent host without loadavg5 this long is silent */
+  silentMinutes?: number;
+  /** AGENT_REPAIR: re-register the agent over SSM Run Command */
+  agentRepair?: boolean;
+  /** AGENT_REPAIR_HOURS (default 24): at most one repair per instance this often */
+  agentRepairHours?: number;
+}
+
+/** What observe read for the health diagnoses, only for the instances that need it (none in a converged fleet). */
+export interface HealthObservation {
+  /** SSM's view of the instances diagnosed or repaired, by instance id; absent: not asked or not readable */
+  managed: Record<string, ManagedInstance>;
+  /** instance ids SSM was asked about (an id asked and absent from `managed` is not managed) */
+  asked: string[];
+  /** the result of each instance's last repair command still awaited, by instance id */
+  commands: Record<string, CommandResult>;
+  /** per running instance with no live host: the hosts recorded as linked to it, now all retired */
+  retiredHostIds: Record<string, string[]>;
 }
 
 export interface RegionStatus {
@@ -204,6 +257,8 @@ export interface Observation {
   latestMetricTime: Record<string, number>;
   /** Alertmanager's silences and alerts of this service; absent while that backend is off */
   alertmanager?: AlertmanagerView;
+  /** host health (shared/reconcile/health-observe.ts); absent: not read */
+  health?: HealthObservation;
 }
 
 export interface CircuitBreakerState {

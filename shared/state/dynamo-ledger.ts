@@ -6,7 +6,7 @@
  *   pk INSTANCE#<id>  sk STATE   everything about one instance, in one item:
  *                                the record's fields (instanceId, region, state, version, …) and, as attributes,
  *                                  R#<hostId>            status to restore after a start {status, setAt}
- *                                  C#<name>#<hostId>     last check status reported {status, changedAt}
+ *                                  C#<name>#<hostId>     last check status reported {status, changedAt, ref?}
  *                                  A#<action key>        the action ledger {status: claimed|done, runId, …}
  *                                  E#<eventId>           an event already handled (epoch seconds)
  *                                  expiresAt             set once the instance ended
@@ -122,6 +122,7 @@ function readAttribute(item: LedgerItem, attr: string, value: unknown): void {
       name: attr.slice(2, cut) as CheckName,
       status: v.status as CheckMemo['status'],
       changedAt: Number(v.changedAt),
+      ...(typeof v.ref === 'string' ? { ref: v.ref } : {}),
     };
     item.checks.push(memo);
   } else if (attr.startsWith('E#')) {
@@ -259,7 +260,9 @@ export class DynamoLedger extends LedgerBase {
   protected async writeFinish(w: FinishWrite): Promise<void> {
     const u = new Update();
     for (const { key, entry } of w.done) u.set(actionAttr(key), entry);
-    for (const m of w.checks) u.set(checkAttr(m.name, m.hostId), { status: m.status, changedAt: m.changedAt });
+    for (const m of w.checks) {
+      u.set(checkAttr(m.name, m.hostId), { status: m.status, changedAt: m.changedAt, ...(m.ref ? { ref: m.ref } : {}) });
+    }
     for (const e of w.events) u.set(eventAttr(e.id), e.at);
     for (const hostId of w.forgetRestores) u.remove(restoreAttr(hostId));
     for (const c of w.forgetChecks) u.remove(checkAttr(c.name, c.hostId));

@@ -48,6 +48,9 @@ describe('deployment settings', () => {
       logLevel: 'INFO',
       sweepMemorySize: 2048,
       graphAnnotations: 'true',
+      agentRepair: 'false',
+      silentMinutes: '15',
+      agentRepairHours: '24',
     });
   });
 
@@ -58,6 +61,7 @@ describe('deployment settings', () => {
       { regions: 'us-east-1,eu-west-1', regionList: ['us-east-1', 'eu-west-1'] },
     ],
     ['booleans: any case', { dryRun: 'FALSE', imdsRemediate: 'True' }, { dryRun: 'false', imdsRemediate: 'true' }],
+    ['agent repair switched on', { agentRepair: 'TRUE', agentRepairHours: '6' }, { agentRepair: 'true', agentRepairHours: '6' }],
     [
       'EC2 calls allowed in REGIONS and the deployment region, whose events arrive anyway',
       { regions: 'us-east-1' },
@@ -91,6 +95,8 @@ describe('deployment settings', () => {
     ['alertmanagerAuthParameter', { alertmanagerAuthParameter: 'bad name!' }, '--param alertmanagerAuthParameter: must be an SSM'],
     ['alertmanagerInstanceLabel', { alertmanagerInstanceLabel: 'instance-id' }, '--param alertmanagerInstanceLabel: must be a Prometheus label name'],
     ['imdsRemediate', { imdsRemediate: 'yes' }, '--param imdsRemediate: must be true or false'],
+    ['agentRepair', { agentRepair: 'on' }, '--param agentRepair: must be true or false'],
+    ['silentMinutes zero', { silentMinutes: '0' }, '--param silentMinutes: must be a whole number from 1'],
     ['createEventBus needs a bus name', { createEventBus: 'true' }, '--param createEventBus: needs --param eventBusName='],
     ['eventBusName', { eventBusName: 'no spaces' }, '--param eventBusName: must be an EventBridge bus name'],
     ['apiKeyParameter', { apiKeyParameter: 'bad name!' }, '--param apiKeyParameter: must be an SSM parameter name'],

@@ -44,6 +44,7 @@ const STATE_CHANGE_PATTERN = { source: ['aws.ec2'], 'detail-type': ['EC2 Instanc
 
 const VARIANT_PARAMS = {
   imdsRemediate: 'true',
+  agentRepair: 'true',
   createEventBus: 'true',
   eventBusName: 'mackerel-findings',
   alarmTopicArn: 'arn:aws:sns:us-west-2:123456789012:ops',
@@ -155,6 +156,9 @@ describe('serverless package', () => {
         ALERTMANAGER_URL: '',
         ALERTMANAGER_AUTH_PARAMETER: '',
         ALERTMANAGER_INSTANCE_LABEL: 'instance_id',
+        SILENT_MINUTES: '15',
+        AGENT_REPAIR: { Ref: 'AgentRepair' },
+        AGENT_REPAIR_HOURS: '24',
         LOG_LEVEL: 'INFO',
         POWERTOOLS_SERVICE_NAME: 'mackerel-reconciler',
         POWERTOOLS_METRICS_NAMESPACE: 'MackerelReconciler',
@@ -176,6 +180,7 @@ describe('serverless package', () => {
       EVENT_BUS_NAME: 'mackerel-findings',
     });
     expect(template(variantDir).Parameters?.ImdsRemediate?.Default).toBe('true');
+    expect(template(variantDir).Parameters?.AgentRepair?.Default).toBe('true');
   });
 
   it('instance-state-change: the EC2 state-change rule with retries and the DLQ; Lambda retries into it too', () => {
@@ -381,7 +386,7 @@ describe('least-privilege IAM', () => {
   it.each([
     ['defaults', () => tpl],
     ['every switch on', () => variant],
-  ])('no wildcard action, and no wildcard resource but DescribeInstances (%s)', (_name, t) => {
+  ])('no wildcard action, and no wildcard resource but the reads that have no resource type (%s)', (_name, t) => {
     const allows = policyStatements(t()).filter((s) => s.Effect === 'Allow');
     expect(allows.length).toBeGreaterThan(10);
     for (const s of allows) {
@@ -393,7 +398,8 @@ describe('least-privilege IAM', () => {
         continue;
       }
       if (s.Resource.some((r) => r === '*')) {
-        expect(s.Action, `${where}: only DescribeInstances may use Resource "*"`).toEqual(['ec2:DescribeInstances']);
+        // None of these reads has a resource type in IAM's service authorization reference.
+        expect([['ec2:DescribeInstances'], ['ssm:DescribeInstanceInformation', 'ssm:GetCommandInvocation']], `${where}: only reads without a resource type may use Resource "*"`).toContainEqual(s.Action);
         expect(s.Condition, `${where}: held to the configured regions`).toHaveProperty([
           'StringEquals',
           'aws:RequestedRegion',
@@ -488,6 +494,33 @@ describe('least-privilege IAM', () => {
       expect(modify).toEqual([{ 'Fn::If': ['ImdsRemediateOn', statement, { Ref: 'AWS::NoValue' }] }]);
       expect(actionsOf(tpl, ROLE[fn])).not.toContain('ec2:ModifyInstanceMetadataOptions');
       expect(actionsOf(variant, ROLE[fn])).toContain('ec2:ModifyInstanceMetadataOptions');
+    }
+  });
+
+  it('SSM: reads which instances it manages and results always; SendCommand only if AgentRepair, AWS-RunShellScript on own instances', () => {
+    const statement = {
+      Sid: 'RepairAgents',
+      Effect: 'Allow',
+      Action: 'ssm:SendCommand',
+      Resource: [
+        sub('arn:${AWS::Partition}:ssm:*::document/AWS-RunShellScript'),
+        sub('arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:instance/*'),
+      ],
+      Condition: {
+        StringEquals: { 'aws:RequestedRegion': ['ap-northeast-1'] },
+        StringNotEqualsIgnoreCase: { 'aws:ResourceTag/mackerel-reconciler:ignore': 'true' },
+      },
+    };
+    expect(raw.Conditions?.AgentRepairOn).toEqual({ 'Fn::Equals': [{ Ref: 'AgentRepair' }, 'true'] });
+    for (const fn of FUNCTIONS) {
+      const doc = (raw.Resources[ROLE[fn]]!.Properties!.Policies as JsonObject[])[0]!.PolicyDocument as JsonObject;
+      const send = (doc.Statement as Json[]).filter((s) => JSON.stringify(s).includes('ssm:SendCommand'));
+      expect(send).toEqual([{ 'Fn::If': ['AgentRepairOn', statement, { Ref: 'AWS::NoValue' }] }]);
+      for (const t of [tpl, variant]) {
+        expect(actionsOf(t, ROLE[fn])).toEqual(expect.arrayContaining(['ssm:DescribeInstanceInformation', 'ssm:GetCommandInvocation']));
+      }
+      expect(actionsOf(tpl, ROLE[fn])).not.toContain('ssm:SendCommand');
+      expect(actionsOf(variant, ROLE[fn])).toContain('ssm:SendCommand');
     }
   });
 

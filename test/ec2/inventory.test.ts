@@ -97,6 +97,8 @@ describe('listRegion', () => {
       launchTime: launchTime.getTime(),
       tags: { Name: 'web-1', 'mackerel-reconciler:ignore': 'true' },
       httpEndpoint: 'disabled',
+      httpTokens: 'optional',
+      httpPutResponseHopLimit: 1,
     });
     // terminated instances come back with an empty DNS name and no IP: both absent, not ""
     expect(byId.get(t.instanceId)).toEqual({
@@ -106,6 +108,19 @@ describe('listRegion', () => {
       launchTime: t.launchTime.getTime(),
       tags: {},
       httpEndpoint: 'enabled',
+      httpTokens: 'optional',
+      httpPutResponseHopLimit: 1,
+    });
+  });
+
+  it('reads the IMDS token mode, hop limit and platform', async () => {
+    const w = fake.addInstance({ region: TOKYO, httpTokens: 'required', platform: 'windows' });
+    const res = await inventoryAt(fake.url).listRegion(TOKYO);
+    if (!res.ok) throw new Error(res.error);
+    expect(res.instances.find((i) => i.instanceId === w.instanceId)).toMatchObject({
+      httpTokens: 'required',
+      httpPutResponseHopLimit: 1,
+      platform: 'windows',
     });
   });
 

@@ -122,6 +122,8 @@ describe('the effector registry', () => {
       'am-silence',
       'am-expire',
       'am-alert',
+      'repair-agent',
+      'remember',
     ];
     expect(KIND_ORDER).toEqual(kinds);
     for (const kind of kinds) expect(EFFECTORS[kind].kind).toBe(kind);

@@ -1,7 +1,8 @@
 /** One row per rule of docs/design.md's planner table and safety section, named for the rule. */
 import { describe, expect, it } from 'vitest';
 import { plan } from '../../shared/reconcile/plan.js';
-import type { Action, Observation, Policy } from '../../shared/reconcile/types.js';
+import type { Instance } from '../../shared/reconcile/model.js';
+import type { Action, CheckMemo, Observation, Policy } from '../../shared/reconcile/types.js';
 import {
   agentHost,
   asTerminated,
@@ -34,6 +35,10 @@ const brief = (a: Action) => {
       return `enable-imds ${a.instanceId}`;
     case 'forget-memo':
       return `forget ${a.memo} ${a.hostId}`;
+    case 'repair-agent':
+      return `repair-agent ${a.instanceId} (${a.cause})`;
+    case 'remember':
+      return `remember ${a.memo.name} ${a.instanceId} ${a.memo.status}`;
   }
 };
 
@@ -54,6 +59,35 @@ const ignoredTerminated = instance('i-0000000000000005e', {
   tags: { 'mackerel-reconciler:ignore': 'true' },
 });
 const vanished = instance('i-0000000000000006f', { state: 'running' });
+const v2Only = instance('i-00000000000000070', { httpTokens: 'required', httpPutResponseHopLimit: 2 });
+const young = instance('i-00000000000000071', { launchTime: NOW - 5 * 60_000 });
+const windows = instance('i-00000000000000072', { platform: 'windows' });
+const AGENT = { meta: { 'agent-version': '0.84.0' } };
+const managed = (inst: Instance, platformType = 'Linux') => ({
+  managed: { [inst.instanceId]: { instanceId: inst.instanceId, pingStatus: 'Online', platformType } },
+  asked: [inst.instanceId],
+  commands: {},
+  retiredHostIds: {},
+});
+const withMemo = (memo: CheckMemo, over: Partial<CheckMemo> = {}): CheckMemo => ({ ...memo, ...over });
+/** A running instance whose recorded host h9 was retired (observe found it so). */
+const retiredObs = (inst: Instance, over: Partial<Observation['health'] & object> = {}, checks: CheckMemo[] = []) =>
+  observation({
+    instances: [inst],
+    hosts: [],
+    state: { records: [record(inst, { linkedHostIds: ['h9'] })], restores: [], checks },
+    health: { ...managed(inst), ...over, retiredHostIds: { [inst.instanceId]: ['h9'] } },
+  });
+/** A running instance with its canonical host and a duplicate that still reports, warned an hour ago. */
+const reportingDupObs = (inst: Instance, over: Partial<Observation> = {}) =>
+  observation({
+    instances: [inst],
+    hosts: [ciHost('h1', inst, AGENT), agentHost('h2', inst, { ...AGENT, createdAt: NOW_S - 2 * HOUR })],
+    latestMetricTime: { h1: NOW_S - 60, h2: NOW_S - 60 },
+    state: { records: [record(inst)], restores: [], checks: [checkMemo(inst, 'h2', 'duplicate-host', 'WARNING')] },
+    health: managed(inst),
+    ...over,
+  });
 
 const rows: Row[] = [
   {
@@ -488,6 +522,180 @@ const rows: Row[] = [
         },
       }),
     expect: ['forget restore gone1', 'forget duplicate-host gone2'],
+  },
+  {
+    rule: 'host-silent: a running instance up ≥ 10 min whose canonical agent host posts no loadavg5 → CRITICAL',
+    obs: () =>
+      observation({
+        instances: [v2Only],
+        hosts: [ciHost('h1', v2Only, AGENT)],
+        latestMetricTime: { h1: NOW_S - HOUR },
+        health: managed(v2Only),
+      }),
+    expect: ['check host-silent h1 CRITICAL'],
+    findings: ['Host Silent'],
+  },
+  {
+    rule: 'host-silent: OK once the host reports again',
+    obs: () =>
+      observation({
+        instances: [running],
+        hosts: [ciHost('h1', running, AGENT)],
+        latestMetricTime: { h1: NOW_S - 60 },
+        state: { records: [record(running)], restores: [], checks: [checkMemo(running, 'h1', 'host-silent', 'CRITICAL')] },
+      }),
+    expect: ['check host-silent h1 OK'],
+  },
+  {
+    rule: 'host-silent: not judged for a young instance, an integration-only host (no agent) or a poweroff host',
+    obs: () =>
+      observation({
+        instances: [young, running, stopped],
+        hosts: [ciHost('h1', young, AGENT), ciHost('h2', running), ciHost('h3', stopped, { ...AGENT, status: 'poweroff' })],
+      }),
+    expect: [],
+  },
+  {
+    rule: 'imds-agent-too-old: HttpTokens=required and an agent below 0.67.0 → WARNING; an unparseable version is not judged',
+    obs: () =>
+      observation({
+        instances: [v2Only],
+        hosts: [
+          ciHost('h1', v2Only, { meta: { 'agent-version': '0.66.9' } }),
+          agentHost('h2', v2Only, { meta: { 'agent-version': 'nightly' }, createdAt: NOW_S - HOUR }),
+        ],
+        latestMetricTime: { h1: NOW_S - 60, h2: NOW_S - 60 },
+        state: { records: [record(v2Only)], restores: [], checks: [checkMemo(v2Only, 'h2', 'duplicate-host', 'WARNING')] },
+      }),
+    expect: ['check imds-agent-too-old h1 WARNING'],
+  },
+  {
+    rule: 'imds-agent-too-old: OK once the agent is upgraded',
+    obs: () =>
+      observation({
+        instances: [v2Only],
+        hosts: [ciHost('h1', v2Only, { meta: { 'agent-version': '0.72.1' } })],
+        latestMetricTime: { h1: NOW_S - 60 },
+        state: { records: [record(v2Only)], restores: [], checks: [checkMemo(v2Only, 'h1', 'imds-agent-too-old', 'WARNING')] },
+      }),
+    expect: ['check imds-agent-too-old h1 OK'],
+  },
+  {
+    rule: 'retired while running: the finding once per phase; no repair without AGENT_REPAIR',
+    obs: () => retiredObs(running),
+    expect: ['remember retired-while-running i-0000000000000001a CRITICAL'],
+    findings: ['Host Retired While Running'],
+  },
+  {
+    rule: 'retired while running, already published in this phase: nothing',
+    obs: () =>
+      retiredObs(running, {}, [
+        withMemo(checkMemo(running, running.instanceId, 'retired-while-running', 'CRITICAL'), { ref: '3' }),
+      ]),
+    expect: [],
+  },
+  {
+    rule: 'retired while running with AGENT_REPAIR=true on an SSM-managed Linux instance: repair',
+    obs: () => retiredObs(running),
+    policy: { agentRepair: true },
+    expect: ['remember retired-while-running i-0000000000000001a CRITICAL', 'repair-agent i-0000000000000001a (retired-while-running)'],
+  },
+  {
+    rule: 'agent repair: never on Windows',
+    obs: () => retiredObs(windows, managed(windows, 'Windows')),
+    policy: { agentRepair: true },
+    expect: ['remember retired-while-running i-00000000000000072 CRITICAL'],
+  },
+  {
+    rule: 'agent repair: never on an instance SSM does not manage',
+    obs: () => retiredObs(running, { managed: {} }),
+    policy: { agentRepair: true },
+    expect: ['remember retired-while-running i-0000000000000001a CRITICAL'],
+  },
+  {
+    rule: 'agent repair: at most once per AGENT_REPAIR_HOURS',
+    obs: () =>
+      retiredObs(running, {}, [
+        withMemo(checkMemo(running, running.instanceId, 'retired-while-running', 'CRITICAL'), { ref: '3' }),
+        withMemo(checkMemo(running, running.instanceId, 'agent-repair', 'CRITICAL'), { ref: 'cmd-1' }),
+      ]),
+    policy: { agentRepair: true, agentRepairHours: 24 },
+    expect: [],
+  },
+  {
+    rule: 'agent repair: once the window is over, again',
+    obs: () =>
+      retiredObs(running, {}, [
+        withMemo(checkMemo(running, running.instanceId, 'retired-while-running', 'CRITICAL'), { ref: '3' }),
+        withMemo(checkMemo(running, running.instanceId, 'agent-repair', 'CRITICAL'), { ref: 'cmd-1', changedAt: NOW_S - 25 * HOUR }),
+      ]),
+    policy: { agentRepair: true, agentRepairHours: 24 },
+    expect: ['repair-agent i-0000000000000001a (retired-while-running)'],
+  },
+  {
+    rule: 'agent repair: its result, read on a later run, is published as Agent Re-registered',
+    obs: () =>
+      observation({
+        instances: [running],
+        hosts: [ciHost('h1', running)],
+        state: {
+          records: [record(running)],
+          restores: [],
+          checks: [withMemo(checkMemo(running, running.instanceId, 'agent-repair', 'UNKNOWN'), { ref: 'cmd-1' })],
+        },
+        health: {
+          ...managed(running),
+          commands: { [running.instanceId]: { commandId: 'cmd-1', instanceId: running.instanceId, status: 'Success' } },
+        },
+      }),
+    expect: ['remember agent-repair i-0000000000000001a OK'],
+    findings: ['Agent Re-registered'],
+  },
+  {
+    rule: 'agent repair: a failed command is published as Agent Repair Failed',
+    obs: () =>
+      observation({
+        instances: [running],
+        hosts: [ciHost('h1', running)],
+        state: {
+          records: [record(running)],
+          restores: [],
+          checks: [withMemo(checkMemo(running, running.instanceId, 'agent-repair', 'UNKNOWN'), { ref: 'cmd-1' })],
+        },
+        health: {
+          ...managed(running),
+          commands: { [running.instanceId]: { commandId: 'cmd-1', instanceId: running.instanceId, status: 'Failed', output: 'boom' } },
+        },
+      }),
+    expect: ['remember agent-repair i-0000000000000001a CRITICAL'],
+    findings: ['Agent Repair Failed'],
+  },
+  {
+    rule: 'agent repair: a duplicate still reporting DUPLICATE_STALE_MINUTES with IMDS enabled is repaired (AGENT_REPAIR=true)',
+    obs: () => reportingDupObs(running),
+    policy: { agentRepair: true },
+    expect: ['repair-agent i-0000000000000001a (duplicate-reporting)'],
+  },
+  {
+    rule: 'agent repair: not while IMDS was enabled again only lately',
+    obs: () =>
+      reportingDupObs(running, {
+        state: {
+          records: [record(running)],
+          restores: [],
+          checks: [
+            checkMemo(running, 'h2', 'duplicate-host', 'WARNING'),
+            withMemo(checkMemo(running, 'h2', 'imds-disabled', 'OK'), { changedAt: NOW_S - 60 }),
+          ],
+        },
+      }),
+    policy: { agentRepair: true },
+    expect: [],
+  },
+  {
+    rule: 'agent repair: off by default',
+    obs: () => reportingDupObs(running),
+    expect: [],
   },
 ];
 

@@ -188,6 +188,15 @@ export function ledgerContract(name: string, make: () => Promise<Ledger>): void 
         expect((await load()).checks).toEqual([]);
       });
 
+      it('keeps an instance memo with its ref (an agent repair and its command id), and replaces it', async () => {
+        await ledger.begin(commit({ next: record() }), 'a', NOW, LEASE);
+        const repair = { instanceId: 'i-1', hostId: 'i-1', name: 'agent-repair' as const, status: 'UNKNOWN' as const, changedAt: NOW_S, ref: 'cmd-1' };
+        await ledger.finish(outcome({ checks: [repair] }), 'a', NOW);
+        expect((await load()).checks).toEqual([repair]);
+        await ledger.finish(outcome({ checks: [{ ...repair, status: 'OK' }] }), 'a', NOW);
+        expect((await load()).checks).toEqual([{ ...repair, status: 'OK' }]);
+      });
+
       it('forgets a restore memo named twice in one run (a restore done, and a forget-memo) once', async () => {
         const twice = [restore('off', 'working'), restore('off', 'working')];
         await ledger.begin(commit({ next: record({ state: 'stopped' }), claims: ['off'], restores: twice }), 'a', NOW, LEASE);

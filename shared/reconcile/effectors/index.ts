@@ -9,6 +9,8 @@ import type { Effector } from './effector.js';
 import { enableImds } from './enable-imds.js';
 import { forgetMemo } from './forget-memo.js';
 import { mergeRoles } from './merge-roles.js';
+import { remember } from './remember.js';
+import { repairAgent } from './repair-agent.js';
 import { reportCheck } from './report-check.js';
 import { retire } from './retire.js';
 import { setStatus } from './set-status.js';
@@ -25,6 +27,8 @@ export const EFFECTORS = {
   'am-silence': silence,
   'am-expire': expireSilence,
   'am-alert': postAlert,
+  'repair-agent': repairAgent,
+  remember,
 } as const satisfies Registry;
 
 /** Kinds in the order they are performed (and listed in a plan). */
