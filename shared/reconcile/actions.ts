@@ -3,7 +3,7 @@
  * (the state it was decided on included) and never changed afterwards.
  */
 import { createHash } from 'node:crypto';
-import type { Finding, Host, HostStatus, Instance } from './model.js';
+import type { EarlySignal, Finding, Host, HostStatus, Instance } from './model.js';
 import type {
   Action,
   CheckMemo,
@@ -49,6 +49,8 @@ export interface InstanceContext {
   policy: Policy;
   /** latest loadavg5 time (epoch s) of duplicate candidates */
   latest: Readonly<Record<string, number>>;
+  /** an early signal of this run says the instance is about to end (see terminating.ts) */
+  terminating?: EarlySignal;
 }
 
 export const fill = (template: string, vars: Record<string, string | number>) =>

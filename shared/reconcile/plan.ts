@@ -10,6 +10,7 @@
  * docs/design.md's "What the planner decides" and "Safety" are implemented here and only here.
  */
 import { byCodeUnit } from './actions.js';
+import { closeAlertsFor } from './alerts.js';
 import { circuitBreaker } from './circuit-breaker.js';
 import { KIND_ORDER } from './effectors/index.js';
 import { isIgnored, linkFleet } from './link.js';
@@ -17,6 +18,7 @@ import { strongInstanceId } from './match.js';
 import { forgetOrphanMemos, forgetWithRetirements } from './memos.js';
 import type { Finding, Host } from './model.js';
 import { RULES } from './rules.js';
+import { planTasks } from './tasks.js';
 import type { Action, CheckMemo, CircuitBreakerState, Observation, Plan, Policy, RestoreMemo } from './types.js';
 
 export { type LinkInput, linkFleet } from './link.js';
@@ -72,6 +74,7 @@ function assess(instanceId: string, s: Shared): Verdict {
         nowS: Math.floor(s.obs.now / 1000),
         policy: s.policy,
         latest: s.obs.latestMetricTime,
+        terminating: s.obs.terminating?.[instanceId],
       })
     : [];
   return { ...seen, verdict: state === 'gone' ? 'gone' : 'acted', actions };
@@ -82,9 +85,10 @@ function guard(
   actions: Action[],
   verdicts: readonly Verdict[],
   policy: Policy,
+  taskHostIds: readonly string[] = [],
 ): { actions: Action[]; findings: Finding[]; state?: CircuitBreakerState; held: Plan['held'] } {
   if (!policy.circuitBreaker) return { actions, findings: [], held: [] };
-  const ownedHosts = new Set(verdicts.flatMap((v) => v.hostIds)).size;
+  const ownedHosts = new Set([...verdicts.flatMap((v) => v.hostIds), ...taskHostIds]).size;
   return circuitBreaker(actions, ownedHosts, policy);
 }
 
@@ -101,12 +105,18 @@ export function plan(obs: Observation, policy: Policy): Plan {
   };
   const memoInScope = (m: { instanceId: string }) => fleet.inScope(m.instanceId);
   const verdicts = [...fleet.known.keys()].filter(fleet.inScope).sort().map((id) => assess(id, shared));
+  const tasks = planTasks(obs);
   const guarded = guard(
-    [...verdicts.flatMap((v) => v.actions), ...forgetOrphanMemos(obs.state, liveHosts, memoInScope)],
+    [...verdicts.flatMap((v) => v.actions), ...tasks.actions, ...forgetOrphanMemos(obs.state, liveHosts, memoInScope)],
     verdicts,
     policy,
+    tasks.ownedHostIds,
   );
-  const actions = [...guarded.actions, ...forgetWithRetirements(guarded.actions, obs.state, memoInScope)];
+  const actions = [
+    ...guarded.actions,
+    ...forgetWithRetirements(guarded.actions, obs.state, memoInScope),
+    ...closeAlertsFor(guarded.actions, policy),
+  ];
   const idsOf = (verdict: Verdict['verdict']) => verdicts.filter((v) => v.verdict === verdict).map((v) => v.instanceId);
   return {
     actions: actions.sort(byKindThenKey),
@@ -123,5 +133,8 @@ export function plan(obs: Observation, policy: Policy): Plan {
     goneInstanceIds: idsOf('gone'),
     circuitBreaker: guarded.state,
     held: guarded.held,
+    foreignTaskHostIds: tasks.foreignHostIds,
+    ignoredTaskArns: tasks.ignoredTaskArns,
+    unknownTaskArns: tasks.unknownTaskArns,
   };
 }

@@ -7,13 +7,17 @@
  *   Ledger         what this account saw and did, exactly once           shared/state/dynamo-ledger.ts,
  *                                                                        shared/state/memory-ledger.ts
  *   FindingSink    where findings go                                     shared/findings/publish.ts
+ *   TaskFleet      what runs on ECS: DescribeTasks                       shared/ecs/tasks.ts
+ *   AlertDesk      open alerts, and closing them                         shared/mackerel/client.ts
  */
 import type {
+  Alert,
   CheckReport,
   Finding,
   HostList,
   HostStatus,
   Instance,
+  Task,
   UnreadableHost,
 } from './model.js';
 import type { OnProgress } from './progress.js';
@@ -106,6 +110,30 @@ export interface Fleet {
   listRegions(regions: readonly string[], onProgress?: (progress: RegionProgress) => void): Promise<RegionInventory[]>;
   describe(region: string, instanceIds: readonly string[]): Promise<Described>;
   enableMetadataEndpoint(region: string, instanceId: string): Promise<void>;
+}
+
+// --- TaskFleet ---
+
+/** What DescribeTasks said of some task ARNs of one cluster: a failed call throws, it is never "missing". */
+export interface DescribedTasks {
+  found: Task[];
+  /** ARNs ECS answered `MISSING` for (it forgets stopped tasks after about an hour) */
+  missing: string[];
+  /** ARNs ECS answered another failure for (e.g. access denied): unknown, never missing */
+  failed: { arn: string; reason: string }[];
+}
+
+/** ECS tasks: the adapter cuts ≤ 100 ARNs a call and asks with their tags. */
+export interface TaskFleet {
+  describeTasks(region: string, cluster: string, taskArns: readonly string[]): Promise<DescribedTasks>;
+}
+
+// --- AlertDesk ---
+
+/** The monitoring backend's open alerts: listed once per run (paged by the adapter), closed one by one. */
+export interface AlertDesk {
+  listOpenAlerts(): Promise<Alert[]>;
+  closeAlert(alertId: string, reason: string): Promise<void>;
 }
 
 // --- Ledger ---
@@ -203,6 +231,10 @@ export interface Ports {
   fleet: Fleet;
   ledger: Ledger;
   findings: FindingSink;
+  /** absent: no ECS (container hosts stay unknown) */
+  tasks?: TaskFleet;
+  /** absent: no alerts are closed (the planner plans no close-alerts then) */
+  alerts?: AlertDesk;
 }
 
 /** The settings a run reads (the deployment's configuration, or the command line's flags). */
@@ -213,6 +245,8 @@ export interface Settings {
   maxRetirePercent: number;
   duplicateStaleMinutes: number;
   imdsRemediate: boolean;
+  /** how long hosts powered off for an early signal stay off while their instance still runs (default 60) */
+  terminatingHoldMinutes?: number;
 }
 
 /** What a run logs through: the Powertools JSON logger in Lambda, a stderr logger on the command line. */
@@ -243,6 +277,10 @@ export interface RunContext {
   clock: () => number;
   /** told what observe has read so far; only the command line listens */
   onProgress?: OnProgress;
+  /** ECS DescribeTasks (container hosts) */
+  tasks?: TaskFleet & Counted;
+  /** open alerts (the Mackerel client in a deployment) */
+  alerts?: AlertDesk;
 }
 
 export const portsOf = (rt: RunContext): Ports => ({
@@ -250,4 +288,6 @@ export const portsOf = (rt: RunContext): Ports => ({
   fleet: rt.inventory,
   ledger: rt.store,
   findings: rt.publisher,
+  tasks: rt.tasks,
+  alerts: rt.alerts,
 });

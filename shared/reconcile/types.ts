@@ -1,4 +1,4 @@
-import type { CheckStatus, Finding, Host, HostStatus, Instance, InstanceState } from './model.js';
+import type { CheckStatus, EarlySignal, Finding, Host, HostStatus, Instance, InstanceState, Task } from './model.js';
 
 /** What the store remembers of an instance this account has seen: proof of ownership and the last state. */
 export interface InstanceRecord {
@@ -33,6 +33,8 @@ export interface RestoreMemo {
   hostId: string;
   status: HostStatus;
   setAt: number;
+  /** powered off for an early signal (Spot warning, ASG terminate) while the instance still ran: see terminating.ts */
+  terminating?: boolean;
 }
 
 export type CheckName = 'imds-disabled' | 'duplicate-host';
@@ -64,7 +66,12 @@ export interface Ambiguity {
   candidates: string[];
 }
 
-export type RetireReason = 'instance-terminated' | 'instance-gone' | 'duplicate-stale';
+export type RetireReason =
+  | 'instance-terminated'
+  | 'instance-gone'
+  | 'duplicate-stale'
+  | 'task-stopped'
+  | 'task-missing';
 
 /** The state of an owned instance the planner acts on: EC2's, or `gone` (owned, no longer returned by EC2). */
 export type EffectiveState = InstanceState | 'gone';
@@ -100,6 +107,15 @@ export interface SetStatusAction extends ActionBase {
   remember?: HostStatus;
   /** restores clear the memo once done */
   restoring: boolean;
+  /** a poweroff for an early signal: its memo holds the host off while the instance still runs */
+  terminating?: boolean;
+}
+
+/** Closes the open alerts of a host this run powers off (a status change does not close them). */
+export interface CloseAlertsAction extends ActionBase {
+  kind: 'close-alerts';
+  hostId: string;
+  hostName: string;
 }
 
 export interface MergeRolesAction extends ActionBase {
@@ -135,6 +151,7 @@ export type Action =
   | MergeRolesAction
   | ReportCheckAction
   | EnableImdsAction
+  | CloseAlertsAction
   | ForgetMemoAction;
 export type ActionKind = Action['kind'];
 
@@ -146,6 +163,23 @@ export interface Policy {
   imdsRemediate: boolean;
   /** sweeps only: an event or replay of given instances acts on one instance at a time */
   circuitBreaker: boolean;
+  /** minutes an early signal's poweroff is held while the instance still runs (absent: 60) */
+  terminatingHoldMinutes?: number;
+  /** close the open alerts of hosts powered off (only with an alerts backend) */
+  closeAlerts?: boolean;
+}
+
+/** What DescribeTasks said of the tasks container hosts name (absent from an observation: no ECS look). */
+export interface TaskObservation {
+  /** this account: a task ARN of another account is foreign */
+  accountId: string;
+  /** sweep: every container host; tasks: only hosts of `targetArns` */
+  mode: 'fleet' | 'tasks';
+  targetArns?: string[];
+  found: Task[];
+  missing: string[];
+  /** ARNs whose look failed (a failed call, a region not configured, another failure): unknown */
+  unknown: string[];
 }
 
 export interface RegionStatus {
@@ -174,6 +208,10 @@ export interface Observation {
   state: StoredState;
   /** latest loadavg5 time (epoch s) of duplicate candidates; absent = no data */
   latestMetricTime: Record<string, number>;
+  /** ECS tasks named by container hosts */
+  tasks?: TaskObservation;
+  /** instances an early signal (Spot warning, ASG terminate) says are about to end, by id */
+  terminating?: Record<string, EarlySignal>;
 }
 
 export interface CircuitBreakerState {
@@ -201,4 +239,9 @@ export interface Plan {
   circuitBreaker?: CircuitBreakerState;
   /** actions a fleet-wide guard held back, each with why: reported `held`, never performed */
   held?: { action: Action; reason: string }[];
+  /** container hosts whose task is of another account */
+  foreignTaskHostIds?: string[];
+  /** tasks opted out by their tag, and tasks whose state cannot be known now */
+  ignoredTaskArns?: string[];
+  unknownTaskArns?: string[];
 }

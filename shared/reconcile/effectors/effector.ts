@@ -4,7 +4,8 @@
  * each action gets. The executor claims, runs the effectors in their registered order (`index.ts`), commits
  * the outcomes and publishes; it knows no action kind itself.
  */
-import type { Fleet, HostDirectory, InstanceOutcome } from '../ports.js';
+import type { Finding } from '../model.js';
+import type { AlertDesk, Fleet, HostDirectory, InstanceOutcome } from '../ports.js';
 import type { Action, RestoreMemo } from '../types.js';
 
 /** What an effector may use while it performs. */
@@ -15,11 +16,14 @@ export interface EffectContext {
   stamp(): number;
   /** instances EC2 itself answered `terminated` for in this run: a final state, no second look needed */
   terminated: ReadonlySet<string>;
+  /** open alerts (absent without an alerts backend) */
+  alerts?: AlertDesk;
 }
 
 /** An action's outcome from its effector. */
 export type Settled<A extends Action = Action> =
-  | { action: A; outcome: 'done' }
+  /** `findings` replaces the action's own when what it did is known only now (e.g. which alerts it closed) */
+  | { action: A; outcome: 'done'; findings?: Finding[]; detail?: Record<string, unknown> }
   | { action: A; outcome: 'failed' | 'blocked' | 'deferred'; error: Error };
 
 export interface Effector<A extends Action> {

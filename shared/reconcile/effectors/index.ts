@@ -4,6 +4,7 @@
  * for). A new action kind is a new effector file and one line here; the type makes the line required.
  */
 import type { Action, ActionKind } from '../types.js';
+import { closeAlerts } from './close-alerts.js';
 import type { Effector } from './effector.js';
 import { enableImds } from './enable-imds.js';
 import { forgetMemo } from './forget-memo.js';
@@ -17,6 +18,7 @@ type Registry = { [K in ActionKind]: Effector<Extract<Action, { kind: K }>> };
 export const EFFECTORS = {
   'merge-roles': mergeRoles,
   'set-status': setStatus,
+  'close-alerts': closeAlerts,
   'report-check': reportCheck,
   'enable-imds': enableImds,
   retire,
