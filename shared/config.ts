@@ -51,6 +51,7 @@ const EnvSchema = z.object({
   MAX_RETIRE_PERCENT: num('MAX_RETIRE_PERCENT', 20, 0, 100),
   DUPLICATE_STALE_MINUTES: num('DUPLICATE_STALE_MINUTES', 30, 1, 60 * 24 * 365),
   IMDS_REMEDIATE: bool('IMDS_REMEDIATE', false),
+  TERMINATING_HOLD_MINUTES: num('TERMINATING_HOLD_MINUTES', 60, 1, 60 * 24),
 });
 
 /** The deployment's configuration: what a run reads (`Settings`), and where its adapters connect. */
@@ -99,5 +100,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxRetirePercent: e.MAX_RETIRE_PERCENT,
     duplicateStaleMinutes: e.DUPLICATE_STALE_MINUTES,
     imdsRemediate: e.IMDS_REMEDIATE,
+    terminatingHoldMinutes: e.TERMINATING_HOLD_MINUTES,
   };
 }

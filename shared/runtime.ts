@@ -14,6 +14,8 @@ import { MackerelClient } from './mackerel/client.js';
 import type { RunLogger } from './reconcile/ports.js';
 import type { OnProgress } from './reconcile/progress.js';
 import { DynamoLedger } from './state/dynamo-ledger.js';
+import { EcsTasks } from './ecs/tasks.js';
+import type { AlertDesk } from './reconcile/ports.js';
 
 export type { RunLogger };
 
@@ -28,6 +30,10 @@ export interface Runtime {
   clock: () => number;
   /** told what observe has read so far; only the command line listens */
   onProgress?: OnProgress;
+  /** ECS DescribeTasks, for container hosts */
+  tasks?: EcsTasks;
+  /** open alerts: the Mackerel client */
+  alerts?: AlertDesk;
 }
 
 /** The account id is the fifth field of the function's ARN. */
@@ -88,6 +94,8 @@ const SIGNATURE_VARS = [
   'AWS_ENDPOINT_URL_EC2',
   'AWS_ENDPOINT_URL_DYNAMODB',
   'AWS_ENDPOINT_URL_EVENTBRIDGE',
+  'AWS_ENDPOINT_URL_ECS',
+  'TERMINATING_HOLD_MINUTES',
 ];
 
 /** Builds (or reuses, while the environment is unchanged) the runtime for an invocation. */
@@ -111,14 +119,19 @@ export async function buildRuntime(accountId: string, overrides: Partial<Runtime
   const config = overrides.config ?? loadConfig();
   const log = overrides.logger ?? logger;
   const apiKey = await apiKeyOf(config);
-  return {
-    config,
-    accountId,
-    mackerel: new MackerelClient({
+  const mackerel =
+    overrides.mackerel ??
+    new MackerelClient({
       apiKey,
       apiBase: config.apiBase,
       onRetry: (info) => log.warn('Mackerel API retry', { ...info }),
-    }),
+    });
+  return {
+    config,
+    accountId,
+    mackerel,
+    tasks: new EcsTasks(),
+    alerts: mackerel,
     inventory: new Ec2Inventory(),
     store: new DynamoLedger(config.stateTable, new DynamoDBClient({})),
     publisher: new FindingsPublisher({ eventBusName: config.eventBusName }),

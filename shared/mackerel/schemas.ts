@@ -60,3 +60,21 @@ export const ErrorBody = z.object({ error: z.object({ message: z.string() }) });
 
 /** Write endpoints answer `{"success": true}`; only "a JSON object" is relied on. */
 export const SuccessResponse = z.looseObject({});
+
+/**
+ * One alert of `GET /api/v0/alerts` (api-docs content/api-docs/entry/alerts.md, mackerel-client-go alerts.go):
+ * `hostId` only for host-bound types (connectivity, host metric, check); service, expression, external and
+ * anomaly alerts have none.
+ */
+export const Alert = z.looseObject({
+  id: z.string().min(1),
+  status: z.string(),
+  type: z.string(),
+  monitorId: z.string().optional(),
+  hostId: z.string().optional(),
+  openedAt: z.number().optional(),
+});
+export type Alert = z.infer<typeof Alert>;
+
+/** `nextId` is present only while older alerts remain. */
+export const AlertsResponse = z.object({ alerts: z.array(Alert), nextId: z.string().optional() });

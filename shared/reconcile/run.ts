@@ -3,22 +3,27 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type ActionResult, type ExecuteResult, execute } from './execute.js';
-import type { InstanceStateEvent, UnreadableHost } from './model.js';
+import type { InstanceStateEvent, TaskStateEvent, UnreadableHost } from './model.js';
+import { observeTaskEvent } from './observe-task-event.js';
 import { type ObserveDeps, type Observed, observeFleet, observeInstances, type Target } from './observe.js';
 import { plan } from './plan.js';
 import { type InstanceCommit, type LedgerState, portsOf, type RunContext } from './ports.js';
 import { sameSet } from './record.js';
 import type { Plan, Policy, RegionStatus } from './types.js';
 
-export type Trigger = 'instance-state-change' | 'sweep' | 'replay' | 'cli';
+export type Trigger = 'instance-state-change' | 'task-state-change' | 'sweep' | 'replay' | 'cli';
 
 export interface EventOutcome {
   eventId: string;
   instanceId: string;
   state: string;
   /** `unknown`: EC2 could not be read for it, or does not know it yet; the event stays unhandled */
-  outcome: 'reconciled' | 'duplicate' | 'unknown' | 'foreign-account';
+  outcome: 'reconciled' | 'duplicate' | 'unknown' | 'foreign-account' | 'ignored';
   note?: string;
+  /** an early signal (the instance was marked terminating) */
+  signal?: string;
+  /** an ECS task event: its task (`instanceId` holds the same ARN) */
+  taskArn?: string;
 }
 
 /** Who decided the run is dry: the deployment's DRY_RUN, the request (payload, `plan`), or nobody. */
@@ -62,6 +67,9 @@ export interface Report {
   events?: EventOutcome[];
   /** requests this run had to repeat (429, 5xx, throttling), per API */
   apiRetries: { mackerel: number; ec2: number };
+  /** ECS tasks opted out by their tag, and tasks whose state could not be read (their hosts are left alone) */
+  ignoredTaskArns?: string[];
+  unknownTaskArns?: string[];
 }
 
 export interface RunOptions {
@@ -88,6 +96,8 @@ function policyOf(rt: RunContext, dryRun: boolean, circuitBreaker: boolean): Pol
     duplicateStaleMinutes: c.duplicateStaleMinutes,
     imdsRemediate: c.imdsRemediate,
     circuitBreaker,
+    terminatingHoldMinutes: c.terminatingHoldMinutes,
+    closeAlerts: rt.alerts !== undefined,
   };
 }
 
@@ -203,7 +213,9 @@ function fold(report: Report, observed: Observed, p: Plan, exec: ExecuteResult):
     report.findings.detailTypes[f.detailType] = (report.findings.detailTypes[f.detailType] ?? 0) + 1;
   }
   report.ambiguities.push(...p.ambiguities);
-  report.foreignHostIds = [...new Set([...report.foreignHostIds, ...p.foreignHostIds])];
+  report.foreignHostIds = [...new Set([...report.foreignHostIds, ...p.foreignHostIds, ...(p.foreignTaskHostIds ?? [])])];
+  if (p.ignoredTaskArns?.length) report.ignoredTaskArns = [...(report.ignoredTaskArns ?? []), ...p.ignoredTaskArns];
+  if (p.unknownTaskArns?.length) report.unknownTaskArns = [...(report.unknownTaskArns ?? []), ...p.unknownTaskArns];
   report.ignoredInstanceIds.push(...p.ignoredInstanceIds);
   report.unknownInstanceIds.push(...p.unknownInstanceIds);
   if (p.circuitBreaker) report.circuitBreaker = p.circuitBreaker;
@@ -365,7 +377,13 @@ async function reconcileEvent(
   opts: RunOptions,
 ): Promise<{ outcome: EventOutcome; lookFailed?: boolean }> {
   const instanceId = event.detail['instance-id'];
-  const outcome: EventOutcome = { eventId: event.id, instanceId, state: event.detail.state, outcome: 'reconciled' };
+  const outcome: EventOutcome = {
+    eventId: event.id,
+    instanceId,
+    state: event.signal ?? event.detail.state,
+    outcome: 'reconciled',
+    ...(event.signal ? { signal: event.signal } : {}),
+  };
   if (event.account !== rt.accountId) {
     const note = `event from account ${event.account}, this is ${rt.accountId}`;
     return { outcome: { ...outcome, outcome: 'foreign-account', note } };
@@ -375,6 +393,7 @@ async function reconcileEvent(
   const target: Target = { instanceId, region: event.region, eventState: event.detail.state };
   const observeOpts = { now: rt.clock(), hostListDeadline: opts.hostListDeadline };
   const observed = await observeInstances(observeDeps(rt), [target], rt.config.regions, observeOpts, loaded);
+  if (event.signal) observed.observation.terminating = { [instanceId]: event.signal };
   let why: ReturnType<typeof unsettled>;
   await planAndAct(rt, observed, policyOf(rt, report.dryRun, false), report, opts, (p) => {
     why = unsettled(observed, p, instanceId);
@@ -385,4 +404,53 @@ async function reconcileEvent(
   // The planner lists only instances it knows of; one EC2 never showed is unknown all the same.
   if (!report.unknownInstanceIds.includes(instanceId)) report.unknownInstanceIds.push(instanceId);
   return { outcome: { ...outcome, outcome: 'unknown', note: why.note }, lookFailed: why.lookFailed };
+}
+
+/**
+ * ECS task state-change events, level-triggered like instance events: only `lastStatus: STOPPED` gets a look
+ * (other statuses are reported `ignored`: a running task needs nothing, the sweep covers the rest). The look
+ * re-checks the task with DescribeTasks and finds its hosts by name (mackerel-container-agent names the host by
+ * the task id) without listing the organisation. No event de-duplication: the ledger claims each retirement
+ * once under the task's item, so a repeated event, or a sweep first, retires nothing twice.
+ */
+export function runTaskEvents(rt: RunContext, events: TaskStateEvent[], opts: RunOptions): Promise<Report> {
+  return reportingFailure(rt, opts.trigger, opts.dryRun, () => taskEventsRun(rt, events, opts));
+}
+
+async function taskEventsRun(rt: RunContext, events: TaskStateEvent[], opts: RunOptions): Promise<Report> {
+  const started = rt.clock();
+  const report = emptyReport(rt, opts.trigger, randomUUID(), opts.dryRun, started);
+  const outcomes: EventOutcome[] = [];
+  report.events = outcomes;
+  const ordered = [...events].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+  for (const event of ordered) outcomes.push(await reconcileTaskEvent(rt, event, report, opts));
+  finish(rt, report, started);
+  const failedLooks = outcomes.filter((o) => o.outcome === 'unknown');
+  if (failedLooks.length > 0) {
+    await publishFailure(rt, report.dryRun, {
+      trigger: opts.trigger,
+      error: failedLooks.map((o) => o.note).join('; '),
+      eventIds: failedLooks.map((o) => o.eventId),
+      taskArns: failedLooks.map((o) => o.taskArn),
+    });
+  }
+  return report;
+}
+
+async function reconcileTaskEvent(rt: RunContext, event: TaskStateEvent, report: Report, opts: RunOptions): Promise<EventOutcome> {
+  const taskArn = event.detail.taskArn;
+  const outcome: EventOutcome = { eventId: event.id, instanceId: taskArn, taskArn, state: event.detail.lastStatus, outcome: 'reconciled' };
+  if (event.account !== rt.accountId) {
+    return { ...outcome, outcome: 'foreign-account', note: `event from account ${event.account}, this is ${rt.accountId}` };
+  }
+  if (event.detail.lastStatus !== 'STOPPED') {
+    return { ...outcome, outcome: 'ignored', note: `lastStatus ${event.detail.lastStatus}: only STOPPED is acted on` };
+  }
+  const observed = await observeTaskEvent(observeDeps(rt), event, rt.config.regions, rt.clock());
+  const p = await planAndAct(rt, observed, policyOf(rt, report.dryRun, false), report, opts);
+  if (p.unknownTaskArns?.includes(taskArn)) {
+    return { ...outcome, outcome: 'unknown', note: `DescribeTasks could not tell the state of ${taskArn}: nothing done` };
+  }
+  if (observed.observation.hosts.length === 0) return { ...outcome, note: 'no live host names this task' };
+  return outcome;
 }
