@@ -2,13 +2,16 @@
 // environment a handler reads, so `applyEnv()` is all a test needs to point real code at the fakes.
 import { createStateTable, startDynamo } from './dynamodb.js';
 import { FakeEc2 } from './ec2-server.js';
+import { FakeEcs } from './ecs-server.js';
 import { FakeEventBridge } from './eventbridge-server.js';
 import { FakeMackerel } from './mackerel-server.js';
 import { mulberry32 } from './random.js';
 import { FakeSts } from './sts-server.js';
 
 export { createStateTable, startDynamo } from './dynamodb.js';
+export * from './container-meta.js';
 export * from './ec2-server.js';
+export * from './ecs-server.js';
 export * from './eventbridge-server.js';
 export * from './events.js';
 export * from './host-meta.js';
@@ -22,6 +25,8 @@ export const DEFAULT_TABLE_NAME = 'mackerel-reconciler-state';
 export interface Sandbox {
   mackerel: FakeMackerel;
   ec2: FakeEc2;
+  /** ECS DescribeTasks / ListTasks (AWS_ENDPOINT_URL_ECS) */
+  ecs: FakeEcs;
   eventBridge: FakeEventBridge;
   sts: FakeSts;
   dynamo: { endpoint: string };
@@ -55,6 +60,7 @@ export async function startSandbox(
   const mackerel = new FakeMackerel({ latencyMs, rng: mulberry32(seed), realisticMeta: opts.realisticMeta ?? false });
   const ec2 = new FakeEc2({ latencyMs, rng: mulberry32(seed ^ 0x5bd1e995) });
   const eventBridge = new FakeEventBridge({ latencyMs, rng: mulberry32(seed ^ 0x27d4eb2f) });
+  const ecs = new FakeEcs({ accountId: ec2.accountId, latencyMs, rng: mulberry32(seed ^ 0x2545f491) });
   const sts = new FakeSts({ accountId: ec2.accountId, latencyMs, rng: mulberry32(seed ^ 0x165667b1) });
 
   const started: { stop(): Promise<void> }[] = [];
@@ -67,6 +73,8 @@ export async function startSandbox(
     started.push(eventBridge);
     await sts.start();
     started.push(sts);
+    await ecs.start();
+    started.push(ecs);
     const dynamo = await startDynamo();
     started.push(dynamo);
     await createStateTable(dynamo.endpoint, tableName, SANDBOX_REGION);
@@ -78,6 +86,7 @@ export async function startSandbox(
       AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.url,
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_STS: sts.url,
+      AWS_ENDPOINT_URL_ECS: ecs.url,
       AWS_REGION: SANDBOX_REGION,
       AWS_ACCESS_KEY_ID: 'sandbox',
       AWS_SECRET_ACCESS_KEY: 'sandbox',
@@ -90,6 +99,7 @@ export async function startSandbox(
     return {
       mackerel,
       ec2,
+      ecs,
       eventBridge,
       sts,
       dynamo: { endpoint: dynamo.endpoint },

@@ -90,20 +90,9 @@ function summarize(a: Action): Omit<ActionResult, 'outcome'> {
 /** The outcome of every action of one run, as it is settled. */
 class Results {
   readonly #byKey = new Map<string, ActionResult>();
-  /** findings an effector knew only once it acted (they replace the action's own) */
-  readonly #findings = new Map<string, Finding[]>();
 
   settle(a: Action, outcome: Outcome, error?: unknown): void {
     this.#byKey.set(a.key, { ...summarize(a), outcome, ...(error === undefined ? {} : describeError(error)) });
-  }
-  settleDone(s: { action: Action; findings?: Finding[]; detail?: Record<string, unknown> }): void {
-    this.settle(s.action, 'done');
-    const r = this.#byKey.get(s.action.key);
-    if (r && s.detail) r.detail = { ...r.detail, ...s.detail };
-    if (s.findings) this.#findings.set(s.action.key, s.findings);
-  }
-  findingsOf(a: Action): Finding[] {
-    return this.#findings.get(a.key) ?? a.findings;
   }
   outcome(key: string): Outcome | undefined {
     return this.#byKey.get(key)?.outcome;
@@ -205,10 +194,7 @@ async function effect(claimed: readonly Action[], ctx: EffectContext, results: R
       } catch (e) {
         settled = batch.map((action) => ({ action, outcome: 'failed', error: asError(e) }));
       }
-      for (const s of settled) {
-        if (s.outcome === 'done') results.settleDone(s);
-        else results.settle(s.action, s.outcome, s.error);
-      }
+      for (const s of settled) results.settle(s.action, s.outcome, 'error' in s ? s.error : undefined);
     });
   }
 }
@@ -253,10 +239,7 @@ async function commit(
 
 /** 4. Publish what happened: the plan's own findings, those of done actions, and `Reconcile Failed`. */
 async function publish(plan: Plan, claimed: readonly Action[], ports: Ports, runId: string, results: Results) {
-  const toPublish: Finding[] = [
-    ...plan.findings,
-    ...claimed.filter((a) => results.isDone(a.key)).flatMap((a) => results.findingsOf(a)),
-  ];
+  const toPublish: Finding[] = [...plan.findings, ...claimed.filter((a) => results.isDone(a.key)).flatMap((a) => a.findings)];
   const failures = results.failures();
   if (failures.length > 0) {
     toPublish.push({

@@ -10,7 +10,6 @@
  * docs/design.md's "What the planner decides" and "Safety" are implemented here and only here.
  */
 import { byCodeUnit } from './actions.js';
-import { closeAlertsFor } from './alerts.js';
 import { circuitBreaker } from './circuit-breaker.js';
 import { KIND_ORDER } from './effectors/index.js';
 import { isIgnored, linkFleet } from './link.js';
@@ -115,7 +114,6 @@ export function plan(obs: Observation, policy: Policy): Plan {
   const actions = [
     ...guarded.actions,
     ...forgetWithRetirements(guarded.actions, obs.state, memoInScope),
-    ...closeAlertsFor(guarded.actions, policy),
   ];
   const idsOf = (verdict: Verdict['verdict']) => verdicts.filter((v) => v.verdict === verdict).map((v) => v.instanceId);
   return {

@@ -6,6 +6,7 @@ import { type ActionResult, type ExecuteResult, execute } from './execute.js';
 import type { InstanceStateEvent, TaskStateEvent, UnreadableHost } from './model.js';
 import { observeTaskEvent } from './observe-task-event.js';
 import { type ObserveDeps, type Observed, observeFleet, observeInstances, type Target } from './observe.js';
+import { planAlertClosures } from './alerts.js';
 import { plan } from './plan.js';
 import { type InstanceCommit, type LedgerState, portsOf, type RunContext } from './ports.js';
 import { sameSet } from './record.js';
@@ -174,7 +175,12 @@ async function planAndAct(
   events?: (p: Plan) => Map<string, string[]>,
 ): Promise<Plan> {
   const obs = observed.observation;
-  const p = plan(obs, policy);
+  const closures = await planAlertClosures(plan(obs, policy), portsOf(rt).alerts, policy);
+  const p = closures.plan;
+  if (closures.error) {
+    report.errors.push(`Mackerel alerts: ${closures.error}`);
+    report.status = 'partial';
+  }
   rt.logger.info('planned', {
     actions: p.actions.length,
     circuitBreaker: p.circuitBreaker,

@@ -116,6 +116,8 @@ export interface CloseAlertsAction extends ActionBase {
   kind: 'close-alerts';
   hostId: string;
   hostName: string;
+  /** the host's open alerts, as listed once for the run */
+  alertIds: string[];
 }
 
 export interface MergeRolesAction extends ActionBase {

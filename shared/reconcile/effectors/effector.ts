@@ -4,7 +4,6 @@
  * each action gets. The executor claims, runs the effectors in their registered order (`index.ts`), commits
  * the outcomes and publishes; it knows no action kind itself.
  */
-import type { Finding } from '../model.js';
 import type { AlertDesk, Fleet, HostDirectory, InstanceOutcome } from '../ports.js';
 import type { Action, RestoreMemo } from '../types.js';
 
@@ -22,8 +21,7 @@ export interface EffectContext {
 
 /** An action's outcome from its effector. */
 export type Settled<A extends Action = Action> =
-  /** `findings` replaces the action's own when what it did is known only now (e.g. which alerts it closed) */
-  | { action: A; outcome: 'done'; findings?: Finding[]; detail?: Record<string, unknown> }
+  | { action: A; outcome: 'done' }
   | { action: A; outcome: 'failed' | 'blocked' | 'deferred'; error: Error };
 
 export interface Effector<A extends Action> {
