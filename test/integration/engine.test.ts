@@ -124,9 +124,10 @@ describe('the event path', () => {
   };
 
   it.each([
-    ['terminated', 'POST /api/v0/hosts/bulk-retire'],
-    ['stopped', 'POST /api/v0/hosts/bulk-update-statuses'],
-  ] as const)('a %s event costs one look at EC2, three filtered host look-ups, the action and three DynamoDB requests', async (state, call) => {
+    ['terminated', ['POST /api/v0/hosts/bulk-retire']],
+    // a planned poweroff lists the open alerts once (#12), to close the powered-off host's
+    ['stopped', ['GET /api/v0/alerts', 'POST /api/v0/hosts/bulk-update-statuses']],
+  ] as const)('a %s event costs one look at EC2, three filtered host look-ups, the action and three DynamoDB requests', async (state, calls) => {
     const { inst } = w.instanceWithHost();
     w.healthy(9);
     await w.onSweep();
@@ -135,7 +136,7 @@ describe('the event path', () => {
 
     expect(c.report.actions).toMatchObject([{ outcome: 'done' }]);
     expect(c.ec2).toEqual(['DescribeInstances']);
-    expect(c.mackerel).toEqual(['GET /api/v0/hosts', 'GET /api/v0/hosts', 'GET /api/v0/hosts', call]);
+    expect(c.mackerel).toEqual(['GET /api/v0/hosts', 'GET /api/v0/hosts', 'GET /api/v0/hosts', ...calls]);
     // Never the whole organisation: each look-up is filtered, and asks for all four live statuses.
     const all = ['working', 'standby', 'maintenance', 'poweroff'];
     const dns = inst.privateDnsName as string;

@@ -112,7 +112,7 @@ const outcomes = (res: { results: { key: string; outcome: string }[] }) =>
 
 describe('the effector registry', () => {
   it('has one effector for every action kind, registered under its kind, in the order a plan lists them', () => {
-    const kinds: ActionKind[] = ['merge-roles', 'set-status', 'report-check', 'enable-imds', 'retire', 'forget-memo'];
+    const kinds: ActionKind[] = ['merge-roles', 'set-status', 'close-alerts', 'report-check', 'enable-imds', 'retire', 'forget-memo'];
     expect(KIND_ORDER).toEqual(kinds);
     for (const kind of kinds) expect(EFFECTORS[kind].kind).toBe(kind);
   });
