@@ -7,6 +7,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { containerAgentHost, ecsTaskStateChangeEvent, type FakeTask } from '../../sandbox/index.js';
 import { createWorld, HOUR_MS, type World } from '../support/world.js';
 
+
+/** the pk of a raw DynamoDB item */
+const pkOf = (i: Record<string, unknown>) => String((i.pk as { S?: string } | undefined)?.S ?? '');
 let w: World;
 beforeEach(async () => {
   w = await createWorld();
@@ -151,12 +154,12 @@ describe('ECS task hosts', () => {
     expect(dry.actions).toMatchObject([{ kind: 'retire', hostId, outcome: 'planned' }]);
     expect(w.sb.mackerel.writeCalls()).toEqual([]);
     expect(w.sb.eventBridge.events).toEqual([]);
-    expect((await w.tableItems()).filter((i) => String(i.pk?.S ?? '').startsWith('TASK#'))).toEqual([]);
+    expect((await w.tableItems()).filter((i) => pkOf(i).startsWith('TASK#'))).toEqual([]);
 
     const real = await w.onReplay({ events: [stoppedEvent(task)] });
     expect(real.actions).toMatchObject([{ kind: 'retire', hostId, outcome: 'done' }]);
-    const items = (await w.tableItems()).filter((i) => String(i.pk?.S ?? '').startsWith('TASK#'));
-    expect(items.map((i) => i.pk?.S)).toEqual([`TASK#${task.taskArn}`]);
+    const items = (await w.tableItems()).filter((i) => pkOf(i).startsWith('TASK#'));
+    expect(items.map((i) => pkOf(i))).toEqual([`TASK#${task.taskArn}`]);
     expect(items[0]?.expiresAt).toBeDefined();
   });
 

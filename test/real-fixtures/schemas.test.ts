@@ -7,7 +7,6 @@ import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
-  Ec2StateChangeEvent,
   InputError,
   InstanceEvent,
   parseInput,
