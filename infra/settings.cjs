@@ -119,6 +119,7 @@ function settingsOf(raw, deploymentRegion) {
     maxRetirePerRun: String(int('maxRetirePerRun', p('maxRetirePerRun'), 0, 1_000_000)),
     maxRetirePercent: String(int('maxRetirePercent', p('maxRetirePercent'), 0, 100)),
     duplicateStaleMinutes: String(int('duplicateStaleMinutes', p('duplicateStaleMinutes'), 1, 60 * 24 * 365)),
+    terminatingHoldMinutes: String(int('terminatingHoldMinutes', p('terminatingHoldMinutes'), 1, 60 * 24)),
     alarmTopicArn,
     // 0 keeps archived events forever.
     archiveRetentionDays: int('archiveRetentionDays', p('archiveRetentionDays'), 0, 36_500),
@@ -141,6 +142,7 @@ const PARAMS = [
   'maxRetirePerRun',
   'maxRetirePercent',
   'duplicateStaleMinutes',
+  'terminatingHoldMinutes',
   'alarmTopicArn',
   'archiveRetentionDays',
   'logRetentionInDays',

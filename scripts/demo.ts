@@ -19,6 +19,7 @@ import {
 import type { ActionResult } from '../shared/reconcile/execute.js';
 import type { Report } from '../shared/reconcile/run.js';
 import { CI_SUFFIX, DNS_SUFFIX, type Fleet, seedFleet } from './fleet.js';
+import { demoEcs } from './demo-ecs.js';
 
 type Handler = (event: unknown, context: Context) => Promise<Report>;
 interface Handlers {
@@ -430,6 +431,8 @@ async function demo(sb: Sandbox, h: Handlers): Promise<number> {
       `${failed.length} action(s) failed: ${failed.map((a) => `${a.key}: ${a.error}`).join('; ')}`,
     );
   }
+  heading('ECS tasks, Spot warnings and open alerts (#12)');
+  await demoEcs(sb, (message) => new DemoFailure(message));
   return 0;
 }
 
