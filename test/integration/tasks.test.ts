@@ -163,6 +163,25 @@ describe('ECS task hosts', () => {
     expect(items[0]?.expiresAt).toBeDefined();
   });
 
+  it('replay of mixed events (an EC2 state change and an ECS task): one report with both', async () => {
+    const { task, hostId } = taskWithHost();
+    const { inst, hostId: instHost } = w.instanceWithHost();
+    await w.onSweep();
+    w.sb.ecs.stopTask(task.taskArn);
+    w.sb.ec2.setState(inst.instanceId, 'terminated');
+
+    const report = await w.onReplay({ events: [w.stateChangeEvent(inst.instanceId, 'terminated'), stoppedEvent(task)] });
+
+    expect(report.actions.map((a) => [a.kind, a.hostId, a.outcome])).toEqual(
+      expect.arrayContaining([
+        ['retire', hostId, 'done'],
+        ['retire', instHost, 'done'],
+      ]),
+    );
+    expect(report.events?.map((e) => e.outcome)).toEqual(['reconciled', 'reconciled']);
+    expect(report.counts.done).toBe(report.actions.filter((a) => a.outcome === 'done').length);
+  });
+
   it('the sweep cuts DescribeTasks at 100 ARNs per call, per cluster', async () => {
     for (let i = 0; i < 101; i++) taskWithHost({ cluster: 'batch' });
     taskWithHost({ cluster: 'web' });
