@@ -733,6 +733,20 @@ describe('planner: early signals and open alerts (#12)', () => {
     expect(p.actions[0]?.reason).toMatch(/Auto Scaling/);
   });
 
+  it('the circuit breaker counts container hosts: too many stopped tasks in a sweep retire nothing, all held', () => {
+    const arns = [1, 2, 3, 4].map((n) => taskArn(n));
+    const p = plan(
+      observation({
+        hosts: arns.map((a, i) => containerHost(`c${i}`, a)),
+        tasks: tasksSeen({ found: arns.map((a, i) => ecsTask(a, i < 3 ? 'STOPPED' : 'RUNNING')) }),
+      }),
+      policy({ circuitBreaker: true, maxRetirePerRun: 50, maxRetirePercent: 20 }),
+    );
+    expect(p.actions).toEqual([]);
+    expect(p.circuitBreaker).toMatchObject({ tripped: true, retirements: 3, ownedHosts: 4 });
+    expect(p.held?.map((h) => h.action.key).sort()).toEqual(['retire#c0', 'retire#c1', 'retire#c2']);
+  });
+
   it('isTerminating: a terminating memo holds for the hold, a plain memo never', () => {
     expect(isTerminating({ terminating: true, setAt: NOW_S - 59 * 60 }, NOW_S, 60)).toBe(true);
     expect(isTerminating({ terminating: true, setAt: NOW_S - 60 * 60 }, NOW_S, 60)).toBe(false);
