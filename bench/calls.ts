@@ -17,6 +17,8 @@ export interface CallCounts {
   dynamodb: Record<string, number>;
   /** response bytes the code under test read, from the fakes' call logs */
   bytes: { mackerel: number; ec2: number };
+  /** ECS by Action (DescribeTasks, …) */
+  ecs?: Record<string, number>;
 }
 
 export interface Mark {
@@ -24,13 +26,15 @@ export interface Mark {
   ec2: number;
   eventBridge: number;
   dynamodb: Record<string, number>;
+  ecs?: number;
 }
 
 /** `/api/v0/hosts/Ab3dE/retire` → `/api/v0/hosts/:id/retire`; the bulk endpoints keep their names. */
 export function mackerelRoute(method: string, path: string): string {
   const route = path
     .replace(/^\/api\/v0\/hosts\/(?!bulk-retire$|bulk-update-statuses$)[^/]+/, '/api/v0/hosts/:id')
-    .replace(/^\/api\/v0\/hosts-by-custom-identifier\/[^/]+/, '/api/v0/hosts-by-custom-identifier/:id');
+    .replace(/^\/api\/v0\/hosts-by-custom-identifier\/[^/]+/, '/api/v0/hosts-by-custom-identifier/:id')
+    .replace(/^\/api\/v0\/alerts\/[^/]+\/close$/, '/api/v0/alerts/:id/close');
   return `${method} ${route}`;
 }
 
@@ -44,6 +48,7 @@ export function mark(sb: Sandbox, dynamo: DynamoCounter): Mark {
     ec2: sb.ec2.calls.length,
     eventBridge: sb.eventBridge.calls.length,
     dynamodb: { ...dynamo.byOperation },
+    ecs: sb.ecs.calls.length,
   };
 }
 
@@ -64,6 +69,8 @@ export function countSince(sb: Sandbox, dynamo: DynamoCounter, from: Mark): Call
     bump(out.ec2, c.action);
     out.bytes.ec2 += c.bytes;
   }
+  out.ecs = {};
+  for (const c of sb.ecs.calls.slice(from.ecs ?? 0)) bump(out.ecs, c.action);
   for (const c of sb.eventBridge.calls.slice(from.eventBridge)) {
     out.eventBridge.PutEvents++;
     out.eventBridge.entries += c.entries;

@@ -23,6 +23,12 @@ export interface Work {
   findings: number;
   /** services with a host retired or powered off: one graph annotation each (none in a dry run) */
   annotatedServices?: number;
+  /** task ARNs container hosts name, per cluster: ⌈n/100⌉ DescribeTasks each (#12) */
+  tasksPerCluster?: number[];
+  /** open alerts when a poweroff is planned: one listing of ⌈n/100⌉ pages (at least one); absent = no poweroff */
+  openAlertsListed?: number;
+  /** alerts of powered-off hosts, one close each */
+  alertsClosed?: number;
 }
 
 export interface ApiRow {
@@ -51,6 +57,8 @@ const MEASURED = new Set([
   'POST /api/v0/monitoring/checks/report',
   'GET /api/v0/tsdb/latest',
   'POST /api/v0/graph-annotations',
+  'GET /api/v0/alerts',
+  'POST /api/v0/alerts/:id/close',
 ]);
 
 export function compareWithMinimum(work: Work, calls: CallCounts): Comparison {
@@ -107,6 +115,30 @@ export function compareWithMinimum(work: Work, calls: CallCounts): Comparison {
       actual: calls.eventBridge.PutEvents,
     },
   ];
+  const tasks = work.tasksPerCluster ?? [];
+  rows.push(
+    {
+      api: 'ECS DescribeTasks',
+      rule: tasks.map((n) => `⌈${n}/100⌉`).join(' + ') || '0',
+      minimum: tasks.reduce((a, n) => a + ceilDiv(n, 100), 0),
+      actual: calls.ecs?.DescribeTasks ?? 0,
+    },
+    {
+      api: 'Mackerel GET /alerts',
+      rule: work.openAlertsListed === undefined ? 'no poweroff: 0' : `⌈${work.openAlertsListed}/100⌉ pages, once`,
+      minimum: work.openAlertsListed === undefined ? 0 : Math.max(1, ceilDiv(work.openAlertsListed, 100)),
+      actual: m('GET /api/v0/alerts'),
+    },
+    {
+      api: 'Mackerel POST /alerts/:id/close',
+      rule: `${work.alertsClosed ?? 0} alerts of powered-off hosts`,
+      minimum: work.alertsClosed ?? 0,
+      actual: m('POST /api/v0/alerts/:id/close'),
+    },
+  );
+  for (const [action, n] of Object.entries(calls.ecs ?? {})) {
+    if (action !== 'DescribeTasks') rows.push({ api: `ECS ${action}`, rule: 'not needed', minimum: 0, actual: n });
+  }
   // Whatever else was called (a single retire, a host re-read, a role update) is over the minimum.
   for (const [route, n] of Object.entries(calls.mackerel)) {
     if (!MEASURED.has(route)) rows.push({ api: `Mackerel ${route}`, rule: 'not needed', minimum: 0, actual: n });

@@ -88,6 +88,8 @@ export function change(a: ActionResult): string {
       return `check ${str(d.name)}: ${str(d.status)}`;
     case 'enable-imds':
       return 'IMDS → enabled';
+    case 'close-alerts':
+      return 'open alerts → closed';
     case 'forget-memo':
       return `forget ${str(d.memo)} memo`;
     case 'am-silence':

@@ -3,6 +3,7 @@
 import { FakeAlertmanager } from './alertmanager-server.js';
 import { createStateTable, startDynamo } from './dynamodb.js';
 import { FakeEc2 } from './ec2-server.js';
+import { FakeEcs } from './ecs-server.js';
 import { FakeEventBridge } from './eventbridge-server.js';
 import { FakeMackerel } from './mackerel-server.js';
 import { mulberry32 } from './random.js';
@@ -12,7 +13,9 @@ import { FakeSsm } from './ssm-server.js';
 
 export * from './alertmanager-server.js';
 export { createStateTable, startDynamo } from './dynamodb.js';
+export * from './container-meta.js';
 export * from './ec2-server.js';
+export * from './ecs-server.js';
 export * from './eventbridge-server.js';
 export * from './events.js';
 export * from './host-meta.js';
@@ -28,6 +31,8 @@ export const DEFAULT_TABLE_NAME = 'mackerel-reconciler-state';
 export interface Sandbox {
   mackerel: FakeMackerel;
   ec2: FakeEc2;
+  /** ECS DescribeTasks / ListTasks (AWS_ENDPOINT_URL_ECS) */
+  ecs: FakeEcs;
   eventBridge: FakeEventBridge;
   sts: FakeSts;
   /** a small Alertmanager API v2; off for the handlers until ALERTMANAGER_URL is set to its url */
@@ -65,6 +70,7 @@ export async function startSandbox(
   const mackerel = new FakeMackerel({ latencyMs, rng: mulberry32(seed), realisticMeta: opts.realisticMeta ?? false });
   const ec2 = new FakeEc2({ latencyMs, rng: mulberry32(seed ^ 0x5bd1e995) });
   const eventBridge = new FakeEventBridge({ latencyMs, rng: mulberry32(seed ^ 0x27d4eb2f) });
+  const ecs = new FakeEcs({ accountId: ec2.accountId, latencyMs, rng: mulberry32(seed ^ 0x2545f491) });
   const sts = new FakeSts({ accountId: ec2.accountId, latencyMs, rng: mulberry32(seed ^ 0x165667b1) });
   const ssm = new FakeSsm(ec2.accountId, regions[0]);
   simulateAgentRepair(mackerel, ec2, ssm);
@@ -84,6 +90,8 @@ export async function startSandbox(
     started.push(alertmanager);
     await ssm.start();
     started.push(ssm);
+    await ecs.start();
+    started.push(ecs);
     const dynamo = await startDynamo();
     started.push(dynamo);
     await createStateTable(dynamo.endpoint, tableName, SANDBOX_REGION);
@@ -96,6 +104,7 @@ export async function startSandbox(
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_STS: sts.url,
       AWS_ENDPOINT_URL_SSM: ssm.url,
+      AWS_ENDPOINT_URL_ECS: ecs.url,
       AWS_REGION: SANDBOX_REGION,
       AWS_ACCESS_KEY_ID: 'sandbox',
       AWS_SECRET_ACCESS_KEY: 'sandbox',
@@ -108,6 +117,7 @@ export async function startSandbox(
     return {
       mackerel,
       ec2,
+      ecs,
       eventBridge,
       sts,
       alertmanager,

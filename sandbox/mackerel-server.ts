@@ -173,7 +173,26 @@ function* hostListPieces(
   yield Buffer.from(']}');
 }
 
+/** An alert as `GET /api/v0/alerts` serves it; `hostId` only for host-bound types (connectivity, host, check). */
+export interface FakeAlert {
+  id: string;
+  status: 'OK' | 'CRITICAL' | 'WARNING' | 'UNKNOWN';
+  monitorId: string;
+  type: string;
+  hostId?: string;
+  value?: number;
+  message?: string;
+  reason?: string;
+  openedAt: number;
+  closedAt?: number;
+}
+
+export const ALERTS_LIMIT = 100;
+
 export class FakeMackerel extends FakeServer {
+  /** alerts by id (open ones have no `closedAt`) */
+  readonly alerts = new Map<string, FakeAlert>();
+
   readonly apiKey: string;
   latencyMs: number;
   readonly hosts = new Map<string, FakeHost>();
@@ -303,6 +322,29 @@ export class FakeMackerel extends FakeServer {
 
   clearVerbatim(): void {
     this.verbatim = [];
+  }
+
+  /** An open alert (a connectivity alert of `hostId` unless told otherwise). */
+  addAlert(over: Partial<FakeAlert> = {}): FakeAlert {
+    let id = over.id;
+    if (id === undefined) {
+      do id = randomChars(this.rng, BASE62, 11);
+      while (this.alerts.has(id));
+    }
+    const alert: FakeAlert = {
+      status: 'CRITICAL',
+      monitorId: 'connectivity1',
+      type: 'connectivity',
+      openedAt: Math.floor(Date.now() / 1000) - 300,
+      ...over,
+      id,
+    };
+    this.alerts.set(id, alert);
+    return alert;
+  }
+
+  openAlertsOf(hostId: string): FakeAlert[] {
+    return [...this.alerts.values()].filter((a) => a.hostId === hostId && a.closedAt === undefined);
   }
 
   setLatestMetric(hostId: string, name: string, time: number, value: number): void {
@@ -488,12 +530,47 @@ export class FakeMackerel extends FakeServer {
       return this.hostByCustomIdentifier(a, query);
     }
     if (resource === 'tsdb' && n === 2 && a === 'latest' && method === 'GET') return this.tsdbLatest(query);
+    if (resource === 'alerts' && n === 1 && method === 'GET') return this.listAlerts(query);
+    if (resource === 'alerts' && n === 3 && method === 'POST' && a !== undefined && b === 'close') {
+      return this.closeAlert(a, body);
+    }
     if (resource === 'monitoring' && n === 3 && a === 'checks' && b === 'report' && method === 'POST') {
       return this.postCheckReports(body);
     }
     if (resource === 'graph-annotations' && n === 1 && method === 'POST') return this.postGraphAnnotation(body);
     if (resource === 'graph-annotations' && n === 1 && method === 'GET') return this.listGraphAnnotations(query);
     throw new ApiError(404, 'Not Found');
+  }
+
+  /** Newest first; `nextId` (only while more remain) is the id of the first alert of the next page. */
+  private listAlerts(query: Record<string, string[]>): Answer {
+    const limit = query.limit?.[0] === undefined ? ALERTS_LIMIT : Number(query.limit[0]);
+    if (!Number.isInteger(limit) || limit < 1 || limit > ALERTS_LIMIT) {
+      throw new ApiError(400, `limit must be from 1 to ${ALERTS_LIMIT}`);
+    }
+    const withClosed = query.withClosed?.[0] === 'true';
+    const all = [...this.alerts.values()]
+      .filter((x) => withClosed || x.closedAt === undefined)
+      .sort((x, y) => y.openedAt - x.openedAt || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+    const nextId = query.nextId?.[0];
+    let start = 0;
+    if (nextId !== undefined) {
+      start = all.findIndex((x) => x.id === nextId);
+      if (start < 0) throw new ApiError(400, 'invalid nextId');
+    }
+    const page = all.slice(start, start + limit);
+    const next = all[start + limit];
+    return ok({ alerts: page.map((x) => ({ ...x })), ...(next ? { nextId: next.id } : {}) });
+  }
+
+  private closeAlert(id: string, body: unknown): Answer {
+    const alert = this.alerts.get(id);
+    if (!alert) throw new ApiError(404, 'Alert Not Found.');
+    const reason = isRecord(body) ? body.reason : undefined;
+    if (typeof reason !== 'string') throw new ApiError(400, 'reason is required');
+    if (alert.closedAt !== undefined) throw new ApiError(400, 'the alert is already closed');
+    Object.assign(alert, { status: 'OK', reason, closedAt: Math.floor(Date.now() / 1000) });
+    return ok({ ...alert });
   }
 
   private mutated(m: Omit<HostMutation, 'at'>): void {

@@ -22,6 +22,7 @@ import { showAnnotations } from './demo-annotations.js';
 import { demoAlertmanager } from './demo-alertmanager.js';
 import { CI_SUFFIX, DNS_SUFFIX, type Fleet, seedFleet } from './fleet.js';
 import { demoHealth } from './demo-health.js';
+import { demoEcs } from './demo-ecs.js';
 
 type Handler = (event: unknown, context: Context) => Promise<Report>;
 interface Handlers {
@@ -439,6 +440,8 @@ async function demo(sb: Sandbox, h: Handlers): Promise<number> {
     );
   }
   await demoHealth(sb, () => invoke(sb, 'sweep', h.sweep, scheduledEvent({ accountId: sb.accountId })));
+  heading('ECS tasks, Spot warnings and open alerts (#12)');
+  await demoEcs(sb, (message) => new DemoFailure(message));
   return 0;
 }
 

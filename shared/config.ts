@@ -60,6 +60,7 @@ const EnvSchema = z.object({
   SILENT_MINUTES: num('SILENT_MINUTES', 15, 1, 60 * 24 * 30),
   AGENT_REPAIR: bool('AGENT_REPAIR', false),
   AGENT_REPAIR_HOURS: num('AGENT_REPAIR_HOURS', 24, 1, 24 * 365),
+  TERMINATING_HOLD_MINUTES: num('TERMINATING_HOLD_MINUTES', 60, 1, 60 * 24),
 });
 
 /** The deployment's configuration: what a run reads (`Settings`), and where its adapters connect. */
@@ -142,5 +143,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     silentMinutes: e.SILENT_MINUTES,
     agentRepair: e.AGENT_REPAIR,
     agentRepairHours: e.AGENT_REPAIR_HOURS,
+    terminatingHoldMinutes: e.TERMINATING_HOLD_MINUTES,
   };
 }

@@ -19,6 +19,8 @@ import { SsmAgents } from './ssm/agents.js';
 import type { OnProgress } from './reconcile/progress.js';
 import { DynamoLedger } from './state/dynamo-ledger.js';
 import { traced, traceWith, tracer } from './tracing.js';
+import { EcsTasks } from './ecs/tasks.js';
+import type { AlertDesk } from './reconcile/ports.js';
 
 export type { RunLogger };
 
@@ -42,6 +44,10 @@ export interface Runtime {
   trace?: Trace;
   /** present while ALERTMANAGER_URL is set */
   alertmanager?: AlertmanagerClient;
+  /** ECS DescribeTasks, for container hosts */
+  tasks?: EcsTasks;
+  /** open alerts: the Mackerel client */
+  alerts?: AlertDesk;
 }
 
 /** The account id is the fifth field of the function's ARN. */
@@ -141,6 +147,8 @@ const SIGNATURE_VARS = [
   'ALERTMANAGER_URL',
   'ALERTMANAGER_AUTH_PARAMETER',
   'ALERTMANAGER_INSTANCE_LABEL',
+  'AWS_ENDPOINT_URL_ECS',
+  'TERMINATING_HOLD_MINUTES',
 ];
 
 /** Builds (or reuses, while the environment is unchanged) the runtime for an invocation. */
@@ -175,14 +183,16 @@ export async function buildRuntime(accountId: string, overrides: Partial<Runtime
     publisher: new FindingsPublisher({ eventBusName: config.eventBusName, client: traced(new EventBridgeClient({})) }),
     trace: traceWith(tracer()),
     ssm: new SsmAgents(),
+    tasks: new EcsTasks(),
     logger: log,
     clock: Date.now,
     ...overrides,
   };
   // Graph annotations go to the same Mackerel as the hosts, unless a caller says otherwise.
   // (none while Mackerel is off: only Alertmanager is configured)
+  // Open alerts are closed in the same Mackerel too.
   if (!(runtime.mackerel instanceof MackerelClient)) return runtime;
-  return { annotations: runtime.mackerel, ...runtime };
+  return { annotations: runtime.mackerel, alerts: runtime.mackerel, ...runtime };
 }
 
 export function resetRuntime(): void {

@@ -7,6 +7,7 @@ import type { Sandbox } from '../../sandbox/index.js';
 import type { Report } from '../../shared/reconcile/run.js';
 import { totals } from '../calls.js';
 import { applyDrift, generateFleet, seedDay0, type Fleet } from '../fleet.js';
+import { driftTasks, generateTasks, seedTasksDay0 } from '../fleet-tasks.js';
 import { startHarness } from '../harness.js';
 import { compareWithMinimum } from '../minimum.js';
 import type { SweepResult } from '../results.js';
@@ -23,11 +24,12 @@ type Data = Omit<SweepResult, 'ranAt' | 'command' | 'quick' | 'seed' | 'machine'
 const doneBy = (r: Report, kind: string) => r.actions.filter((a) => a.kind === kind && a.outcome === 'done');
 
 /** What the run did that the fleet did not ask for, or did not do that it asked for. */
-export function workProblems(fleet: Fleet, report: Report): string[] {
+export function workProblems(fleet: Fleet, report: Report, taskRetirements = 0): string[] {
   const problems: string[] = [];
   const e = fleet.expected;
   const retired = doneBy(report, 'retire').length;
-  if (retired !== e.retirements) problems.push(`retired ${retired} hosts, the fleet has ${e.retirements} to retire`);
+  const toRetire = e.retirements + taskRetirements;
+  if (retired !== toRetire) problems.push(`retired ${retired} hosts, the fleet has ${toRetire} to retire`);
   const byTarget: Record<string, number> = {};
   for (const a of doneBy(report, 'set-status')) {
     const to = String(a.detail?.to);
@@ -69,6 +71,8 @@ export async function sweepBench(opts: { size: number; seed: number; latencyMs: 
   const h = await startHarness({ latencyMs: opts.latencyMs, seed: opts.seed, env: SWEEP_BENCH_ENV });
   try {
     seedDay0(fleet, h.sb);
+    const tasks = generateTasks(fleet);
+    seedTasksDay0(tasks, h.sb, fleet.nowS);
     const prep = await h.measure(() => h.sweep());
     const problems: string[] = [];
     const day0Poweroffs = doneBy(prep.result, 'set-status').length;
@@ -78,22 +82,30 @@ export async function sweepBench(opts: { size: number; seed: number; latencyMs: 
     }
 
     applyDrift(fleet, h.sb);
+    driftTasks(tasks, fleet, h.sb);
     const run = await h.measure(() => h.sweep());
-    problems.push(...workProblems(fleet, run.result), ...oddHostsTouched(fleet, h.sb));
+    problems.push(...workProblems(fleet, run.result, tasks.retirements), ...oddHostsTouched(fleet, h.sb));
+    const closed = doneBy(run.result, 'close-alerts').length;
+    if (closed !== tasks.alertsClosed) problems.push(`closed the alerts of ${closed} hosts, the fleet needs ${tasks.alertsClosed}`);
 
+    // Host Retired for each stopped task's host, Alerts Closed for each powered-off host with an open alert
+    const findings = fleet.expected.findings + tasks.retirements + tasks.alertsClosed;
     const published = run.calls.eventBridge.entries;
-    if (published !== fleet.expected.findings) {
-      problems.push(`published ${published} findings, the fleet's drift makes ${fleet.expected.findings}`);
+    if (published !== findings) {
+      problems.push(`published ${published} findings, the fleet's drift makes ${findings}`);
     }
     const work = {
       instancesPerRegion: [fleet.instances.length],
-      retirements: fleet.expected.retirements,
+      retirements: fleet.expected.retirements + tasks.retirements,
       statusChanges: fleet.expected.statusChanges,
       checkReports: fleet.expected.checkReports,
       duplicateCandidates: fleet.expected.duplicateCandidates,
       silenceCandidates: fleet.expected.silenceCandidates,
-      findings: fleet.expected.findings,
       annotatedServices: fleet.expected.annotatedServices,
+      findings,
+      tasksPerCluster: tasks.tasksPerCluster,
+      openAlertsListed: (fleet.expected.statusChanges.poweroff ?? 0) > 0 ? tasks.openAlerts : undefined,
+      alertsClosed: tasks.alertsClosed,
     };
     const cmp = compareWithMinimum(work, run.calls);
     return {

@@ -1,6 +1,8 @@
+import { splitEvents } from '../../shared/events/convert.js';
 import { parseInput, ReplayPayload } from '../../shared/events/schemas.js';
 import { lambda } from '../../shared/handler.js';
-import { runEvents, runInstances, runSweep } from '../../shared/reconcile/run.js';
+import { mergeReports } from '../../shared/reconcile/report-merge.js';
+import { runEvents, runInstances, runSweep, runTaskEvents } from '../../shared/reconcile/run.js';
 import { hostListDeadline, runtimeFor } from '../../shared/runtime.js';
 
 /** Manual invoke: `{"events": […]}`, `{"instanceIds": […]}` or `{"sweep": {"regions"?: […]}}`, each with `dryRun`. */
@@ -12,7 +14,12 @@ export const handler = lambda('replay', async (event, context) => {
     dryRun: payload.dryRun,
     hostListDeadline: hostListDeadline(context),
   };
-  if (payload.events) return runEvents(rt, payload.events, opts);
+  if (payload.events) {
+    const { instances, tasks } = splitEvents(payload.events);
+    if (tasks.length === 0) return runEvents(rt, instances, opts);
+    if (instances.length === 0) return runTaskEvents(rt, tasks, opts);
+    return mergeReports(await runEvents(rt, instances, opts), await runTaskEvents(rt, tasks, opts));
+  }
   if (payload.instanceIds) return runInstances(rt, payload.instanceIds, opts);
   return runSweep(rt, { ...opts, regions: payload.sweep?.regions });
 });

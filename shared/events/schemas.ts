@@ -30,6 +30,75 @@ export const Ec2StateChangeEvent = z.looseObject({
 });
 export type Ec2StateChangeEvent = z.infer<typeof Ec2StateChangeEvent>;
 
+const envelope = {
+  version: z.string().optional(),
+  id: z.string().min(1),
+  account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'),
+  time: z.iso.datetime({ offset: true }),
+  region: z.string().regex(REGION, 'must be an AWS region'),
+  resources: z.array(z.string()).optional(),
+};
+
+/** EventBridge "EC2 Spot Instance Interruption Warning": two minutes before Spot stops, hibernates or terminates it. */
+export const SpotInterruptionEvent = z.looseObject({
+  ...envelope,
+  'detail-type': z.literal('EC2 Spot Instance Interruption Warning'),
+  source: z.literal('aws.ec2'),
+  detail: z.looseObject({
+    'instance-id': z.string().regex(INSTANCE_ID, 'must be an EC2 instance id (i-…)'),
+    'instance-action': z.string().optional(),
+  }),
+});
+export type SpotInterruptionEvent = z.infer<typeof SpotInterruptionEvent>;
+
+/** EventBridge "EC2 Instance-terminate Lifecycle Action" (only where the group has a terminate lifecycle hook). */
+export const AsgTerminateEvent = z.looseObject({
+  ...envelope,
+  'detail-type': z.literal('EC2 Instance-terminate Lifecycle Action'),
+  source: z.literal('aws.autoscaling'),
+  detail: z.looseObject({
+    EC2InstanceId: z.string().regex(INSTANCE_ID, 'must be an EC2 instance id (i-…)'),
+    AutoScalingGroupName: z.string().optional(),
+    LifecycleTransition: z.string().optional(),
+  }),
+});
+export type AsgTerminateEvent = z.infer<typeof AsgTerminateEvent>;
+
+const TASK_ARN = /^arn:aws[a-z-]*:ecs:[a-z]{2}(-[a-z]+)+-\d+:\d{12}:task\/[A-Za-z0-9/_-]+$/;
+const CLUSTER_ARN = /^arn:aws[a-z-]*:ecs:[a-z]{2}(-[a-z]+)+-\d+:\d{12}:cluster\/[A-Za-z0-9_-]+$/;
+
+/** EventBridge "ECS Task State Change"; only `lastStatus: STOPPED` is acted on (the sweep covers the rest). */
+export const EcsTaskStateChangeEvent = z.looseObject({
+  ...envelope,
+  'detail-type': z.literal('ECS Task State Change'),
+  source: z.literal('aws.ecs'),
+  detail: z.looseObject({
+    taskArn: z.string().regex(TASK_ARN, 'must be an ECS task ARN'),
+    clusterArn: z.string().regex(CLUSTER_ARN, 'must be an ECS cluster ARN'),
+    lastStatus: z.string().min(1),
+    desiredStatus: z.string().optional(),
+    stoppedReason: z.string().optional(),
+  }),
+});
+export type EcsTaskStateChangeEvent = z.infer<typeof EcsTaskStateChangeEvent>;
+
+/** What the instance-state-change function takes: a state change, or an early signal of an instance's end. */
+export const InstanceEvent = z.discriminatedUnion('detail-type', [
+  Ec2StateChangeEvent,
+  SpotInterruptionEvent,
+  AsgTerminateEvent,
+]);
+export type InstanceEvent = z.infer<typeof InstanceEvent>;
+
+/** Any event a handler takes (a replay's `events`). */
+export const AnyEvent = z.discriminatedUnion('detail-type', [
+  Ec2StateChangeEvent,
+  SpotInterruptionEvent,
+  AsgTerminateEvent,
+  EcsTaskStateChangeEvent,
+]);
+export type AnyEvent = z.infer<typeof AnyEvent>;
+
 /** EventBridge "Scheduled Event"; the sweep ignores everything but its shape. */
 export const ScheduledEvent = z.looseObject({
   'detail-type': z.literal('Scheduled Event').optional(),
@@ -41,7 +110,7 @@ const dryRun = z.boolean().optional();
 /** Manual replay: exactly one of events, instanceIds or sweep. Unknown keys are an error. */
 export const ReplayPayload = z
   .strictObject({
-    events: z.array(Ec2StateChangeEvent).min(1).max(1000).optional(),
+    events: z.array(AnyEvent).min(1).max(1000).optional(),
     instanceIds: z
       .array(z.string().regex(INSTANCE_ID, 'must be an EC2 instance id (i-…)'))
       .min(1)

@@ -8,7 +8,9 @@
  * deadline bound instead of the fixed per-request timeout.
  */
 import type { z } from 'zod';
+import type { Alert } from '../reconcile/model.js';
 import type {
+  AlertDesk,
   BulkOutcome,
   Failure,
   GraphAnnotationSink,
@@ -33,6 +35,7 @@ import { type HostList, readHost } from './host-read.js';
 import { readHostStream } from './host-stream.js';
 import { projectHost } from './project.js';
 import {
+  AlertsResponse,
   ALL_LIVE_STATUSES,
   CheckReport,
   ErrorBody,
@@ -104,6 +107,10 @@ const RETIRE_REREAD_ROUNDS = 3;
  * before a deadline is estimated to need at least this, or as long as the last list that was read whole.
  */
 const MIN_HOST_LIST_ATTEMPT_MS = 1_000;
+/** `GET /api/v0/alerts` answers at most 100 a page */
+export const ALERTS_PAGE_LIMIT = 100;
+/** a close reason is a short note; a long one is cut */
+const ALERT_REASON_LIMIT = 1000;
 
 interface Request<S extends z.ZodType> {
   method: 'GET' | 'POST' | 'PUT';
@@ -115,7 +122,7 @@ interface Request<S extends z.ZodType> {
   schema: S;
 }
 
-export class MackerelClient implements HostDirectory, GraphAnnotationSink {
+export class MackerelClient implements HostDirectory, GraphAnnotationSink, AlertDesk {
   readonly stats: ClientStats = { requests: 0, retries: 0, byEndpoint: {} };
 
   readonly #apiKey: string;
@@ -302,6 +309,53 @@ export class MackerelClient implements HostDirectory, GraphAnnotationSink {
       });
     });
     return result;
+  }
+
+  /**
+   * Every open alert, newest first: pages of 100 followed by `nextId` until the API gives none (a repeated
+   * `nextId` ends the walk rather than loop).
+   */
+  async listOpenAlerts(): Promise<Alert[]> {
+    const out: Alert[] = [];
+    const seen = new Set<string>();
+    let nextId: string | undefined;
+    do {
+      const query: [string, string][] = [['limit', String(ALERTS_PAGE_LIMIT)]];
+      if (nextId !== undefined) query.push(['nextId', nextId]);
+      const page = await this.#request({
+        method: 'GET',
+        path: '/api/v0/alerts',
+        route: '/api/v0/alerts',
+        query,
+        schema: AlertsResponse,
+      });
+      for (const a of page.alerts) {
+        out.push({
+          id: a.id,
+          status: a.status,
+          type: a.type,
+          ...(a.hostId !== undefined ? { hostId: a.hostId } : {}),
+          ...(a.monitorId !== undefined ? { monitorId: a.monitorId } : {}),
+          ...(a.openedAt !== undefined ? { openedAt: a.openedAt } : {}),
+        });
+      }
+      if (page.nextId !== undefined && seen.has(page.nextId)) break;
+      nextId = page.nextId;
+      if (nextId !== undefined) seen.add(nextId);
+    } while (nextId !== undefined);
+    return out;
+  }
+
+  /** Closes one alert with a reason (Mackerel keeps it in the alert's history). */
+  async closeAlert(alertId: string, reason: string): Promise<void> {
+    requireId(alertId, 'alert id');
+    await this.#request({
+      method: 'POST',
+      path: `/api/v0/alerts/${encodeURIComponent(alertId)}/close`,
+      route: '/api/v0/alerts/:id/close',
+      body: { reason: reason.slice(0, ALERT_REASON_LIMIT) },
+      schema: SuccessResponse,
+    });
   }
 
   /** Replaces the host's roles; `roleFullnames` are `Service:role`. */

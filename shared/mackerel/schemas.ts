@@ -77,3 +77,20 @@ export type GraphAnnotation = z.infer<typeof GraphAnnotation>;
 
 /** The answer is the annotation with its id; only the id is relied on. */
 export const GraphAnnotationResponse = z.looseObject({ id: z.string().min(1) });
+/**
+ * One alert of `GET /api/v0/alerts` (api-docs content/api-docs/entry/alerts.md, mackerel-client-go alerts.go):
+ * `hostId` only for host-bound types (connectivity, host metric, check); service, expression, external and
+ * anomaly alerts have none.
+ */
+export const Alert = z.looseObject({
+  id: z.string().min(1),
+  status: z.string(),
+  type: z.string(),
+  monitorId: z.string().optional(),
+  hostId: z.string().optional(),
+  openedAt: z.number().optional(),
+});
+export type Alert = z.infer<typeof Alert>;
+
+/** `nextId` is present only while older alerts remain. */
+export const AlertsResponse = z.object({ alerts: z.array(Alert), nextId: z.string().optional() });

@@ -3,7 +3,7 @@
  * (the state it was decided on included) and never changed afterwards.
  */
 import { createHash } from 'node:crypto';
-import type { Finding, Host, HostStatus, Instance } from './model.js';
+import type { EarlySignal, Finding, Host, HostStatus, Instance } from './model.js';
 import type {
   Action,
   CheckMemo,
@@ -52,6 +52,8 @@ export interface InstanceContext {
   latest: Readonly<Record<string, number>>;
   /** what observe read for the health diagnoses (absent: not read) */
   health?: HealthObservation;
+  /** an early signal of this run says the instance is about to end (see terminating.ts) */
+  terminating?: EarlySignal;
 }
 
 export const fill = (template: string, vars: Record<string, string | number>) =>

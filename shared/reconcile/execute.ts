@@ -139,6 +139,7 @@ function effectContext(ports: Ports, opts: ExecuteOptions): EffectContext {
     terminated: opts.terminated ?? new Set(),
     ...(ports.silences ? { silences: ports.silences } : {}),
     ...(ports.agents ? { agents: ports.agents } : {}),
+    alerts: ports.alerts,
   };
 }
 

@@ -20,6 +20,7 @@ import type {
   StaleEntries,
 } from './ports.js';
 import { rebase } from './record.js';
+import { TASK_SUBJECT } from './container-host.js';
 import type { CheckMemo, CheckName, InstanceRecord, RestoreMemo } from './types.js';
 
 const DAY_S = 86_400;
@@ -142,7 +143,11 @@ interface Attempt {
 function beginWrite(c: InstanceCommit, at: Attempt, runId: string, nowMs: number, leaseMs: number): BeginWrite {
   const claimed = new Set(at.claims);
   const { base, next } = at;
-  const ends = next?.state === 'terminated' || (next?.goneAt !== undefined && base?.goneAt === undefined);
+  const ends =
+    next?.state === 'terminated' ||
+    (next?.goneAt !== undefined && base?.goneAt === undefined) ||
+    // a task's item holds only its claims: it ends with the task (retired hosts are not seen again)
+    c.instanceId.startsWith(TASK_SUBJECT);
   // One memo per host, written only with the claim of the poweroff it undoes.
   const restores = new Map(c.restores.filter((r) => claimed.has(r.key)).map(({ memo }) => [memo.hostId, memo]));
   return {

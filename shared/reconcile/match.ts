@@ -4,6 +4,7 @@
  * match, which must also have been created after the instance launched. Private addresses are reused, so a weak
  * match that qualifies for several instances prefers the running one and otherwise links nothing.
  */
+import { isContainerHost } from './container-host.js';
 import type { Host } from './model.js';
 import type { Ambiguity, Link, LinkStrength } from './types.js';
 
@@ -96,6 +97,8 @@ export function matchHosts(
       else foreign.push(host.id);
       continue;
     }
+    // A container host belongs to its ECS task (tasks.ts), never weakly to the instance it ran on.
+    if (isContainerHost(host)) continue;
     const ips = hostIpv4s(host);
     const candidates = new Map<string, MatchableInstance>();
     for (const inst of byDns.get(host.name.toLowerCase()) ?? []) candidates.set(inst.instanceId, inst);

@@ -103,6 +103,49 @@ export type InstanceStateEvent = {
   /** ISO 8601 */
   time: string;
   detail: { 'instance-id': string; state: InstanceState };
+  /**
+   * An early signal instead of a state change (a Spot interruption warning, an Auto Scaling terminate lifecycle
+   * action): the instance still runs, but its hosts are powered off now and held as *terminating*.
+   */
+  signal?: EarlySignal;
+};
+
+/** What announced an instance's end before EC2 shows it. */
+export type EarlySignal = 'spot-interruption' | 'asg-terminate';
+
+/** The ECS task states DescribeTasks reports (`lastStatus`). */
+export type TaskStatus = string;
+
+/** What the reconciler needs to know of one ECS task (Fargate or EC2 launch type), as DescribeTasks returns it. */
+export type Task = {
+  taskArn: string;
+  clusterArn: string;
+  region: string;
+  lastStatus: TaskStatus;
+  desiredStatus?: string;
+  stoppedReason?: string;
+  /** from `include: ["TAGS"]`; the opt-out tag lives here */
+  tags: Record<string, string>;
+};
+
+/** An ECS task state-change event, as far as the run reads it: which task to look at. */
+export type TaskStateEvent = {
+  id: string;
+  account: string;
+  region: string;
+  /** ISO 8601 */
+  time: string;
+  detail: { taskArn: string; clusterArn: string; lastStatus: string; desiredStatus?: string; stoppedReason?: string };
+};
+
+/** An open Mackerel alert, as far as closing a powered-off host's alerts needs it (some types have no host). */
+export type Alert = {
+  id: string;
+  status: string;
+  type: string;
+  hostId?: string;
+  monitorId?: string;
+  openedAt?: number;
 };
 
 /** The finding names (EventBridge detail-types): part of the public contract. */
@@ -119,6 +162,7 @@ export const DETAIL_TYPES = [
   'Host Retired While Running',
   'Agent Re-registered',
   'Agent Repair Failed',
+  'Alerts Closed',
 ] as const;
 export type DetailType = (typeof DETAIL_TYPES)[number];
 

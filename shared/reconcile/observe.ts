@@ -11,12 +11,13 @@ import { notify, type OnProgress, reported } from './progress.js';
 import { nextRecord, type Sighting } from './record.js';
 import type { InstanceRecord, Observation, RegionStatus } from './types.js';
 import { mapLimit } from '../util/concurrency.js';
+import { observeTasks } from './observe-tasks.js';
 
 /** Above this many filtered look-ups (about ten instances), the run reads the host list once instead. */
 export const MAX_FILTERED_LOOKUPS = 30;
 const LOOKUP_CONCURRENCY = 8;
 
-export interface ObserveDeps extends Pick<Ports, 'hosts' | 'fleet' | 'ledger' | 'silences' | 'agents'> {
+export interface ObserveDeps extends Pick<Ports, 'hosts' | 'fleet' | 'ledger' | 'tasks' | 'silences' | 'agents'> {
   accountId: string;
   /** what the health look-ups need of the configuration (shared/reconcile/health-observe.ts) */
   health?: HealthSettings;
@@ -119,9 +120,10 @@ export async function observeFleet(
     now,
   );
   const unreadableHosts = [...list.unreadable];
+  const tasks = await observeTasks(deps.tasks, list.hosts, { accountId: deps.accountId, regions, mode: 'fleet' });
   const observation = await withMetrics(
     deps,
-    { now, mode: 'fleet', regions: regionStatus, hosts: list.hosts, instances, notFound: [], state: { ...state, records } },
+    { now, mode: 'fleet', regions: regionStatus, hosts: list.hosts, instances, notFound: [], state: { ...state, records }, tasks },
     unreadableHosts,
   );
   if (alertmanager) observation.alertmanager = alertmanager;

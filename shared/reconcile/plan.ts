@@ -18,6 +18,7 @@ import { strongInstanceId } from './match.js';
 import { forgetOrphanMemos, forgetWithRetirements } from './memos.js';
 import type { Finding, Host } from './model.js';
 import { RULES } from './rules.js';
+import { planTasks } from './tasks.js';
 import type { Action, CheckMemo, CircuitBreakerState, Observation, Plan, Policy, RestoreMemo } from './types.js';
 
 export { type LinkInput, linkFleet } from './link.js';
@@ -74,6 +75,7 @@ function assess(instanceId: string, s: Shared): Verdict {
         policy: s.policy,
         latest: s.obs.latestMetricTime,
         health: s.obs.health,
+        terminating: s.obs.terminating?.[instanceId],
       })
     : [];
   const view = s.obs.alertmanager;
@@ -89,9 +91,10 @@ function guard(
   actions: Action[],
   verdicts: readonly Verdict[],
   policy: Policy,
+  taskHostIds: readonly string[] = [],
 ): { actions: Action[]; findings: Finding[]; state?: CircuitBreakerState; held: Plan['held'] } {
   if (!policy.circuitBreaker) return { actions, findings: [], held: [] };
-  const ownedHosts = new Set(verdicts.flatMap((v) => v.hostIds)).size;
+  const ownedHosts = new Set([...verdicts.flatMap((v) => v.hostIds), ...taskHostIds]).size;
   return circuitBreaker(actions, ownedHosts, policy);
 }
 
@@ -108,12 +111,17 @@ export function plan(obs: Observation, policy: Policy): Plan {
   };
   const memoInScope = (m: { instanceId: string }) => fleet.inScope(m.instanceId);
   const verdicts = [...fleet.known.keys()].filter(fleet.inScope).sort().map((id) => assess(id, shared));
+  const tasks = planTasks(obs);
   const guarded = guard(
-    [...verdicts.flatMap((v) => v.actions), ...forgetOrphanMemos(obs.state, liveHosts, memoInScope)],
+    [...verdicts.flatMap((v) => v.actions), ...tasks.actions, ...forgetOrphanMemos(obs.state, liveHosts, memoInScope)],
     verdicts,
     policy,
+    tasks.ownedHostIds,
   );
-  const actions = [...guarded.actions, ...forgetWithRetirements(guarded.actions, obs.state, memoInScope)];
+  const actions = [
+    ...guarded.actions,
+    ...forgetWithRetirements(guarded.actions, obs.state, memoInScope),
+  ];
   const idsOf = (verdict: Verdict['verdict']) => verdicts.filter((v) => v.verdict === verdict).map((v) => v.instanceId);
   return {
     actions: actions.sort(byKindThenKey),
@@ -130,5 +138,8 @@ export function plan(obs: Observation, policy: Policy): Plan {
     goneInstanceIds: idsOf('gone'),
     circuitBreaker: guarded.state,
     held: guarded.held,
+    foreignTaskHostIds: tasks.foreignHostIds,
+    ignoredTaskArns: tasks.ignoredTaskArns,
+    unknownTaskArns: tasks.unknownTaskArns,
   };
 }

@@ -10,8 +10,11 @@
  *   GraphAnnotationSink  marks on the monitoring backend's graphs       shared/mackerel/client.ts
  *   SilenceBackend Alertmanager's silences and alerts (optional)         shared/alertmanager/client.ts
  *   InstanceManager  SSM: which instances it manages, agent repair     shared/ssm/agents.ts
+ *   TaskFleet      what runs on ECS: DescribeTasks                       shared/ecs/tasks.ts
+ *   AlertDesk      open alerts, and closing them                         shared/mackerel/client.ts
  */
 import type {
+  Alert,
   CheckReport,
   CommandResult,
   Finding,
@@ -20,6 +23,7 @@ import type {
   HostList,
   HostStatus,
   Instance,
+  Task,
   UnreadableHost,
 } from './model.js';
 import type { OnProgress } from './progress.js';
@@ -121,6 +125,30 @@ export interface Fleet {
   listRegions(regions: readonly string[], onProgress?: (progress: RegionProgress) => void): Promise<RegionInventory[]>;
   describe(region: string, instanceIds: readonly string[]): Promise<Described>;
   enableMetadataEndpoint(region: string, instanceId: string): Promise<void>;
+}
+
+// --- TaskFleet ---
+
+/** What DescribeTasks said of some task ARNs of one cluster: a failed call throws, it is never "missing". */
+export interface DescribedTasks {
+  found: Task[];
+  /** ARNs ECS answered `MISSING` for (it forgets stopped tasks after about an hour) */
+  missing: string[];
+  /** ARNs ECS answered another failure for (e.g. access denied): unknown, never missing */
+  failed: { arn: string; reason: string }[];
+}
+
+/** ECS tasks: the adapter cuts ≤ 100 ARNs a call and asks with their tags. */
+export interface TaskFleet {
+  describeTasks(region: string, cluster: string, taskArns: readonly string[]): Promise<DescribedTasks>;
+}
+
+// --- AlertDesk ---
+
+/** The monitoring backend's open alerts: listed once per run (paged by the adapter), closed one by one. */
+export interface AlertDesk {
+  listOpenAlerts(): Promise<Alert[]>;
+  closeAlert(alertId: string, reason: string): Promise<void>;
 }
 
 // --- Ledger ---
@@ -260,6 +288,10 @@ export interface Ports {
   silences?: SilenceBackend;
   /** SSM; absent: no health look-ups through SSM and no agent repair */
   agents?: InstanceManager;
+  /** absent: no ECS (container hosts stay unknown) */
+  tasks?: TaskFleet;
+  /** absent: no alerts are closed (the planner plans no close-alerts then) */
+  alerts?: AlertDesk;
 }
 
 /** The settings a run reads (the deployment's configuration, or the command line's flags). */
@@ -278,6 +310,8 @@ export interface Settings {
   agentRepair?: boolean;
   /** AGENT_REPAIR_HOURS (default 24) */
   agentRepairHours?: number;
+  /** how long hosts powered off for an early signal stay off while their instance still runs (default 60) */
+  terminatingHoldMinutes?: number;
 }
 
 /** What a run logs through: the Powertools JSON logger in Lambda, a stderr logger on the command line. */
@@ -316,6 +350,10 @@ export interface RunContext {
   trace?: Trace;
   /** Alertmanager, when ALERTMANAGER_URL is set */
   alertmanager?: SilenceBackend & Counted;
+  /** ECS DescribeTasks (container hosts) */
+  tasks?: TaskFleet & Counted;
+  /** open alerts (the Mackerel client in a deployment) */
+  alerts?: AlertDesk;
 }
 
 /** Runs `fn` as the named segment of a trace (Powertools Tracer in Lambda); the domain never imports a tracer. */
@@ -328,4 +366,6 @@ export const portsOf = (rt: RunContext): Ports => ({
   findings: rt.publisher,
   ...(rt.alertmanager ? { silences: rt.alertmanager } : {}),
   ...(rt.ssm ? { agents: rt.ssm } : {}),
+  tasks: rt.tasks,
+  alerts: rt.alerts,
 });

@@ -19,6 +19,7 @@ import {
 } from './actions.js';
 import { planHealth } from './health-rules.js';
 import type { Finding, Host, Instance } from './model.js';
+import { holdMinutesOf, isTerminating, SIGNAL_REASON } from './terminating.js';
 import type { Action, EffectiveState } from './types.js';
 
 export type Rule = (ctx: InstanceContext) => Action[];
@@ -38,10 +39,22 @@ const powerOff: Rule = (ctx) =>
     .filter((h) => h.status === 'working' || h.status === 'standby')
     .map((h) => setStatusAction(ctx, h, 'poweroff', `instance ${ctx.instanceId} is stopped`, false));
 
+/**
+ * Running, but an early signal says it is about to end: working and standby hosts go poweroff now, their memo
+ * marked terminating so that a sweep does not restore them while the instance still runs (terminating.ts).
+ */
+const terminatingPowerOff: Rule = (ctx) => {
+  const why = `instance ${ctx.instanceId} ${SIGNAL_REASON[ctx.terminating ?? 'spot-interruption']}`;
+  return ctx.hosts
+    .filter((h) => h.status === 'working' || h.status === 'standby')
+    .map((h) => ({ ...setStatusAction(ctx, h, 'poweroff', why, false), terminating: true }));
+};
+
 /** Running: restore what this service powered off, merge duplicates, watch IMDS. */
 const whileRunning: Rule = (ctx) => {
   const inst = ctx.instance;
   if (!inst) return [];
+  if (ctx.terminating) return terminatingPowerOff(ctx);
   const restores = restoreStatuses(ctx);
   const duplicates = ctx.hosts.length >= 2 ? planDuplicates(ctx) : { actions: [], stillReporting: new Set<string>() };
   // A duplicate retired by this plan gets no more checks: a report would only leave a memo behind.
@@ -76,6 +89,8 @@ function restoreStatuses(ctx: InstanceContext): Action[] {
   return ctx.hosts.flatMap((h) => {
     const memo = ctx.restores.get(h.id);
     if (!memo) return [];
+    // Powered off for an early signal: held while the instance still runs, restored after the hold.
+    if (h.status === 'poweroff' && isTerminating(memo, ctx.nowS, holdMinutesOf(ctx.policy))) return [];
     const instanceState = ctx.state;
     if (h.status !== 'poweroff') return [forgetAction(memo.instanceId, h.id, 'restore', { instanceState })];
     const restore = setStatusAction(ctx, h, memo.status, `instance ${ctx.instanceId} is running again`, true);

@@ -4,22 +4,28 @@
 import { randomUUID } from 'node:crypto';
 import { type AnnotatedHost, buildAnnotations, verbOf } from './annotations.js';
 import { type ActionResult, type ExecuteResult, execute } from './execute.js';
-import type { InstanceStateEvent, UnreadableHost } from './model.js';
+import type { InstanceStateEvent, TaskStateEvent, UnreadableHost } from './model.js';
+import { observeTaskEvent } from './observe-task-event.js';
 import { type ObserveDeps, type Observed, observeFleet, observeInstances, type Target } from './observe.js';
+import { planAlertClosures } from './alerts.js';
 import { plan } from './plan.js';
 import { type InstanceCommit, type LedgerState, portsOf, type RunContext } from './ports.js';
 import { sameSet } from './record.js';
 import type { Plan, Policy, RegionStatus } from './types.js';
 
-export type Trigger = 'instance-state-change' | 'sweep' | 'replay' | 'cli';
+export type Trigger = 'instance-state-change' | 'task-state-change' | 'sweep' | 'replay' | 'cli';
 
 export interface EventOutcome {
   eventId: string;
   instanceId: string;
   state: string;
   /** `unknown`: EC2 could not be read for it, or does not know it yet; the event stays unhandled */
-  outcome: 'reconciled' | 'duplicate' | 'unknown' | 'foreign-account';
+  outcome: 'reconciled' | 'duplicate' | 'unknown' | 'foreign-account' | 'ignored';
   note?: string;
+  /** an early signal (the instance was marked terminating) */
+  signal?: string;
+  /** an ECS task event: its task (`instanceId` holds the same ARN) */
+  taskArn?: string;
 }
 
 /** Who decided the run is dry: the deployment's DRY_RUN, the request (payload, `plan`), or nobody. */
@@ -70,6 +76,9 @@ export interface Report {
    * in `errors` and fails nothing else. Absent when there was nothing to mark, in a dry run, or switched off.
    */
   annotations?: AnnotationsReport;
+  /** ECS tasks opted out by their tag, and tasks whose state could not be read (their hosts are left alone) */
+  ignoredTaskArns?: string[];
+  unknownTaskArns?: string[];
 }
 
 export interface AnnotationsReport {
@@ -104,6 +113,8 @@ function policyOf(rt: RunContext, dryRun: boolean, circuitBreaker: boolean): Pol
     imdsRemediate: c.imdsRemediate,
     circuitBreaker,
     ...healthPolicy(c),
+    terminatingHoldMinutes: c.terminatingHoldMinutes,
+    closeAlerts: rt.alerts !== undefined,
   };
 }
 
@@ -226,7 +237,13 @@ async function planAndAct(
   events?: (p: Plan) => Map<string, string[]>,
 ): Promise<Plan> {
   const obs = observed.observation;
-  const p = traced(rt, 'plan', () => plan(obs, policy));
+  const planned = traced(rt, 'plan', () => plan(obs, policy));
+  const closures = await planAlertClosures(planned, portsOf(rt).alerts, policy);
+  const p = closures.plan;
+  if (closures.error) {
+    report.errors.push(`Mackerel alerts: ${closures.error}`);
+    report.status = 'partial';
+  }
   rt.logger.info('planned', {
     actions: p.actions.length,
     circuitBreaker: p.circuitBreaker,
@@ -266,7 +283,9 @@ function fold(report: Report, observed: Observed, p: Plan, exec: ExecuteResult):
     report.findings.detailTypes[f.detailType] = (report.findings.detailTypes[f.detailType] ?? 0) + 1;
   }
   report.ambiguities.push(...p.ambiguities);
-  report.foreignHostIds = [...new Set([...report.foreignHostIds, ...p.foreignHostIds])];
+  report.foreignHostIds = [...new Set([...report.foreignHostIds, ...p.foreignHostIds, ...(p.foreignTaskHostIds ?? [])])];
+  if (p.ignoredTaskArns?.length) report.ignoredTaskArns = [...(report.ignoredTaskArns ?? []), ...p.ignoredTaskArns];
+  if (p.unknownTaskArns?.length) report.unknownTaskArns = [...(report.unknownTaskArns ?? []), ...p.unknownTaskArns];
   report.ignoredInstanceIds.push(...p.ignoredInstanceIds);
   report.unknownInstanceIds.push(...p.unknownInstanceIds);
   if (p.circuitBreaker) report.circuitBreaker = p.circuitBreaker;
@@ -465,7 +484,13 @@ async function reconcileEvent(
   opts: RunOptions,
 ): Promise<{ outcome: EventOutcome; lookFailed?: boolean }> {
   const instanceId = event.detail['instance-id'];
-  const outcome: EventOutcome = { eventId: event.id, instanceId, state: event.detail.state, outcome: 'reconciled' };
+  const outcome: EventOutcome = {
+    eventId: event.id,
+    instanceId,
+    state: event.signal ?? event.detail.state,
+    outcome: 'reconciled',
+    ...(event.signal ? { signal: event.signal } : {}),
+  };
   if (event.account !== rt.accountId) {
     const note = `event from account ${event.account}, this is ${rt.accountId}`;
     return { outcome: { ...outcome, outcome: 'foreign-account', note } };
@@ -477,6 +502,7 @@ async function reconcileEvent(
   const observed = await traced(rt, 'observe', () =>
     observeInstances(observeDeps(rt), [target], rt.config.regions, observeOpts, loaded),
   );
+  if (event.signal) observed.observation.terminating = { [instanceId]: event.signal };
   let why: ReturnType<typeof unsettled>;
   await planAndAct(rt, observed, policyOf(rt, report.dryRun, false), report, opts, (p) => {
     why = unsettled(observed, p, instanceId);
@@ -487,4 +513,53 @@ async function reconcileEvent(
   // The planner lists only instances it knows of; one EC2 never showed is unknown all the same.
   if (!report.unknownInstanceIds.includes(instanceId)) report.unknownInstanceIds.push(instanceId);
   return { outcome: { ...outcome, outcome: 'unknown', note: why.note }, lookFailed: why.lookFailed };
+}
+
+/**
+ * ECS task state-change events, level-triggered like instance events: only `lastStatus: STOPPED` gets a look
+ * (other statuses are reported `ignored`: a running task needs nothing, the sweep covers the rest). The look
+ * re-checks the task with DescribeTasks and finds its hosts by name (mackerel-container-agent names the host by
+ * the task id) without listing the organisation. No event de-duplication: the ledger claims each retirement
+ * once under the task's item, so a repeated event, or a sweep first, retires nothing twice.
+ */
+export function runTaskEvents(rt: RunContext, events: TaskStateEvent[], opts: RunOptions): Promise<Report> {
+  return reportingFailure(rt, opts.trigger, opts.dryRun, () => taskEventsRun(rt, events, opts));
+}
+
+async function taskEventsRun(rt: RunContext, events: TaskStateEvent[], opts: RunOptions): Promise<Report> {
+  const started = rt.clock();
+  const report = emptyReport(rt, opts.trigger, randomUUID(), opts.dryRun, started);
+  const outcomes: EventOutcome[] = [];
+  report.events = outcomes;
+  const ordered = [...events].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+  for (const event of ordered) outcomes.push(await reconcileTaskEvent(rt, event, report, opts));
+  finish(rt, report, started);
+  const failedLooks = outcomes.filter((o) => o.outcome === 'unknown');
+  if (failedLooks.length > 0) {
+    await publishFailure(rt, report.dryRun, {
+      trigger: opts.trigger,
+      error: failedLooks.map((o) => o.note).join('; '),
+      eventIds: failedLooks.map((o) => o.eventId),
+      taskArns: failedLooks.map((o) => o.taskArn),
+    });
+  }
+  return report;
+}
+
+async function reconcileTaskEvent(rt: RunContext, event: TaskStateEvent, report: Report, opts: RunOptions): Promise<EventOutcome> {
+  const taskArn = event.detail.taskArn;
+  const outcome: EventOutcome = { eventId: event.id, instanceId: taskArn, taskArn, state: event.detail.lastStatus, outcome: 'reconciled' };
+  if (event.account !== rt.accountId) {
+    return { ...outcome, outcome: 'foreign-account', note: `event from account ${event.account}, this is ${rt.accountId}` };
+  }
+  if (event.detail.lastStatus !== 'STOPPED') {
+    return { ...outcome, outcome: 'ignored', note: `lastStatus ${event.detail.lastStatus}: only STOPPED is acted on` };
+  }
+  const observed = await observeTaskEvent(observeDeps(rt), event, rt.config.regions, rt.clock());
+  const p = await planAndAct(rt, observed, policyOf(rt, report.dryRun, false), report, opts);
+  if (p.unknownTaskArns?.includes(taskArn)) {
+    return { ...outcome, outcome: 'unknown', note: `DescribeTasks could not tell the state of ${taskArn}: nothing done` };
+  }
+  if (observed.observation.hosts.length === 0) return { ...outcome, note: 'no live host names this task' };
+  return outcome;
 }

@@ -1,12 +1,14 @@
 import type {
   CheckStatus,
   CommandResult,
+  EarlySignal,
   Finding,
   Host,
   HostStatus,
   Instance,
   InstanceState,
   ManagedInstance,
+  Task,
 } from './model.js';
 import type { AlertmanagerView } from './silences.js';
 
@@ -43,6 +45,8 @@ export interface RestoreMemo {
   hostId: string;
   status: HostStatus;
   setAt: number;
+  /** powered off for an early signal (Spot warning, ASG terminate) while the instance still ran: see terminating.ts */
+  terminating?: boolean;
 }
 
 export type CheckName =
@@ -83,7 +87,12 @@ export interface Ambiguity {
   candidates: string[];
 }
 
-export type RetireReason = 'instance-terminated' | 'instance-gone' | 'duplicate-stale';
+export type RetireReason =
+  | 'instance-terminated'
+  | 'instance-gone'
+  | 'duplicate-stale'
+  | 'task-stopped'
+  | 'task-missing';
 
 /** The state of an owned instance the planner acts on: EC2's, or `gone` (owned, no longer returned by EC2). */
 export type EffectiveState = InstanceState | 'gone';
@@ -119,6 +128,17 @@ export interface SetStatusAction extends ActionBase {
   remember?: HostStatus;
   /** restores clear the memo once done */
   restoring: boolean;
+  /** a poweroff for an early signal: its memo holds the host off while the instance still runs */
+  terminating?: boolean;
+}
+
+/** Closes the open alerts of a host this run powers off (a status change does not close them). */
+export interface CloseAlertsAction extends ActionBase {
+  kind: 'close-alerts';
+  hostId: string;
+  hostName: string;
+  /** the host's open alerts, as listed once for the run */
+  alertIds: string[];
 }
 
 export interface MergeRolesAction extends ActionBase {
@@ -198,7 +218,8 @@ export type Action =
   | ExpireSilenceAction
   | PostAlertAction
   | RepairAgentAction
-  | RememberAction;
+  | RememberAction
+  | CloseAlertsAction;
 export type ActionKind = Action['kind'];
 
 export interface Policy {
@@ -215,6 +236,10 @@ export interface Policy {
   agentRepair?: boolean;
   /** AGENT_REPAIR_HOURS (default 24): at most one repair per instance this often */
   agentRepairHours?: number;
+  /** minutes an early signal's poweroff is held while the instance still runs (absent: 60) */
+  terminatingHoldMinutes?: number;
+  /** close the open alerts of hosts powered off (only with an alerts backend) */
+  closeAlerts?: boolean;
 }
 
 /** What observe read for the health diagnoses, only for the instances that need it (none in a converged fleet). */
@@ -227,6 +252,23 @@ export interface HealthObservation {
   commands: Record<string, CommandResult>;
   /** per running instance with no live host: the hosts recorded as linked to it, now all retired */
   retiredHostIds: Record<string, string[]>;
+  /** minutes an early signal's poweroff is held while the instance still runs (absent: 60) */
+  terminatingHoldMinutes?: number;
+  /** close the open alerts of hosts powered off (only with an alerts backend) */
+  closeAlerts?: boolean;
+}
+
+/** What DescribeTasks said of the tasks container hosts name (absent from an observation: no ECS look). */
+export interface TaskObservation {
+  /** this account: a task ARN of another account is foreign */
+  accountId: string;
+  /** sweep: every container host; tasks: only hosts of `targetArns` */
+  mode: 'fleet' | 'tasks';
+  targetArns?: string[];
+  found: Task[];
+  missing: string[];
+  /** ARNs whose look failed (a failed call, a region not configured, another failure): unknown */
+  unknown: string[];
 }
 
 export interface RegionStatus {
@@ -259,6 +301,10 @@ export interface Observation {
   alertmanager?: AlertmanagerView;
   /** host health (shared/reconcile/health-observe.ts); absent: not read */
   health?: HealthObservation;
+  /** ECS tasks named by container hosts */
+  tasks?: TaskObservation;
+  /** instances an early signal (Spot warning, ASG terminate) says are about to end, by id */
+  terminating?: Record<string, EarlySignal>;
 }
 
 export interface CircuitBreakerState {
@@ -286,4 +332,9 @@ export interface Plan {
   circuitBreaker?: CircuitBreakerState;
   /** actions a fleet-wide guard held back, each with why: reported `held`, never performed */
   held?: { action: Action; reason: string }[];
+  /** container hosts whose task is of another account */
+  foreignTaskHostIds?: string[];
+  /** tasks opted out by their tag, and tasks whose state cannot be known now */
+  ignoredTaskArns?: string[];
+  unknownTaskArns?: string[];
 }

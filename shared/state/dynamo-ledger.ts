@@ -10,6 +10,7 @@
  *                                  A#<action key>        the action ledger {status: claimed|done, runId, …}
  *                                  E#<eventId>           an event already handled (epoch seconds)
  *                                  expiresAt             set once the instance ended
+ *   pk TASK#<arn>     sk STATE   one ECS task's action ledger (A#…), no record: claims only, expiring
  *   pk LEASE#<name>   sk LEASE   the sweep lease
  *
  * One item per instance is what keeps a state-change event at three requests: one read, one conditional write
@@ -66,7 +67,9 @@ const isConditionFailure = (e: unknown) =>
   (e as { name?: string })?.name === 'ConditionalCheckFailedException';
 
 const INSTANCE = 'INSTANCE#';
-const keyOf = (instanceId: string) => ({ pk: `${INSTANCE}${instanceId}`, sk: 'STATE' });
+const TASK = 'TASK#';
+// A task's subject id is already `TASK#<arn>` (reconcile/tasks.ts): its item is keyed by it as it is.
+const keyOf = (instanceId: string) => ({ pk: instanceId.startsWith(TASK) ? instanceId : `${INSTANCE}${instanceId}`, sk: 'STATE' });
 const restoreAttr = (hostId: string) => `R#${hostId}`;
 const checkAttr = (name: string, hostId: string) => `C#${name}#${hostId}`;
 const actionAttr = (key: string) => `A#${key}`;
@@ -113,6 +116,7 @@ function readAttribute(item: LedgerItem, attr: string, value: unknown): void {
   const id = item.instanceId;
   if (attr.startsWith('R#')) {
     const memo: RestoreMemo = { instanceId: id, hostId: attr.slice(2), status: v.status as RestoreMemo['status'], setAt: Number(v.setAt) };
+    if (v.terminating === true) memo.terminating = true;
     item.restores.push(memo);
   } else if (attr.startsWith('C#')) {
     const cut = attr.lastIndexOf('#');
@@ -134,9 +138,11 @@ function readAttribute(item: LedgerItem, attr: string, value: unknown): void {
 }
 
 function toItem(raw: Raw): LedgerItem | undefined {
-  if (raw.sk !== 'STATE' || typeof raw.pk !== 'string' || !raw.pk.startsWith(INSTANCE)) return undefined;
+  if (raw.sk !== 'STATE' || typeof raw.pk !== 'string') return undefined;
+  const task = raw.pk.startsWith(TASK);
+  if (!task && !raw.pk.startsWith(INSTANCE)) return undefined;
   const item: LedgerItem = {
-    instanceId: raw.pk.slice(INSTANCE.length),
+    instanceId: task ? raw.pk : raw.pk.slice(INSTANCE.length),
     record: typeof raw.state === 'string' ? toRecord(raw) : undefined,
     restores: [],
     checks: [],
@@ -238,7 +244,9 @@ export class DynamoLedger extends LedgerBase {
     if (w.expiresAt !== undefined) {
       u.setRaw(`${u.name('expiresAt')} = if_not_exists(${u.name('expiresAt')}, ${u.value(w.expiresAt)})`);
     }
-    for (const m of w.restores) u.set(restoreAttr(m.hostId), { status: m.status, setAt: m.setAt });
+    for (const m of w.restores) {
+      u.set(restoreAttr(m.hostId), { status: m.status, setAt: m.setAt, ...(m.terminating ? { terminating: true } : {}) });
+    }
     for (const { key, entry } of w.claims) {
       const a = u.name(actionAttr(key));
       u.setRaw(`${a} = ${u.value(entry)}`);

@@ -38,6 +38,7 @@ describe('deployment settings', () => {
       maxRetirePerRun: '50',
       maxRetirePercent: '20',
       duplicateStaleMinutes: '30',
+      terminatingHoldMinutes: '60',
       alarmTopicArn: '',
       alertmanagerUrl: '',
       alertmanagerAuthParameter: '',

@@ -39,6 +39,7 @@ const ROLE = {
   'instance-state-change': 'InstanceStateChangeRole',
   sweep: 'SweepRole',
   replay: 'ReplayRole',
+  'task-state-change': 'TaskStateChangeRole',
 } as const;
 const STATE_CHANGE_PATTERN = { source: ['aws.ec2'], 'detail-type': ['EC2 Instance State-change Notification'] };
 
@@ -159,6 +160,7 @@ describe('serverless package', () => {
         SILENT_MINUTES: '15',
         AGENT_REPAIR: { Ref: 'AgentRepair' },
         AGENT_REPAIR_HOURS: '24',
+        TERMINATING_HOLD_MINUTES: '60',
         LOG_LEVEL: 'INFO',
         POWERTOOLS_SERVICE_NAME: 'mackerel-reconciler',
         POWERTOOLS_METRICS_NAMESPACE: 'MackerelReconciler',
@@ -184,7 +186,9 @@ describe('serverless package', () => {
   });
 
   it('instance-state-change: the EC2 state-change rule with retries and the DLQ; Lambda retries into it too', () => {
-    const rules = resourcesOf(tpl, 'AWS::Events::Rule').filter(([, r]) => r.Properties?.EventPattern !== undefined);
+    const rules = resourcesOf(tpl, 'AWS::Events::Rule').filter(
+      ([, r]) => r.Properties?.Name === 'mackerel-reconciler-ci-ec2-state-change',
+    );
     expect(rules).toHaveLength(1);
     const rule = rules[0]![1].Properties!;
     expect(rule).toMatchObject({
@@ -209,9 +213,8 @@ describe('serverless package', () => {
       MaximumRetryAttempts: 2,
       MaximumEventAgeInSeconds: 3600,
     });
-    // EventBridge may send to the DLQ for this one rule only.
-    expect(props(tpl, 'DeadLetterQueuePolicy').PolicyDocument).toMatchObject({
-      Statement: [
+    // EventBridge may send to the DLQ for this rule (the #12 rules have a statement of their own, tested below).
+    expect((props(tpl, 'DeadLetterQueuePolicy').PolicyDocument as { Statement: Json[] }).Statement[0]).toMatchObject(
         {
           Effect: 'Allow',
           Principal: { Service: 'events.amazonaws.com' },
@@ -225,8 +228,7 @@ describe('serverless package', () => {
             },
           },
         },
-      ],
-    });
+    );
     expect(props(tpl, 'DeadLetterQueue')).toEqual({
       QueueName: 'mackerel-reconciler-ci-dlq',
       MessageRetentionPeriod: 1_209_600,
@@ -325,9 +327,10 @@ describe('serverless package', () => {
         'mackerel-reconciler-ci-replay-errors',
         'mackerel-reconciler-ci-sweep-errors',
         'mackerel-reconciler-ci-sweep-throttles',
+        'mackerel-reconciler-ci-task-state-change-errors',
       ].sort(),
     );
-    for (const fn of FUNCTIONS) {
+    for (const fn of [...FUNCTIONS, 'task-state-change']) {
       expect(alarms[`mackerel-reconciler-ci-${fn}-errors`]).toMatchObject({
         Namespace: 'AWS/Lambda',
         MetricName: 'Errors',
@@ -540,6 +543,67 @@ describe('least-privilege IAM', () => {
         expect(sqs).toMatchObject([{ Action: ['sqs:SendMessage'], Resource: [getAtt('DeadLetterQueue')] }]);
       } else expect(sqs).toEqual([]);
     }
+  });
+});
+
+describe('ECS tasks and early signals (#12)', () => {
+  const ruleNamed = (t: Template, name: string) =>
+    resourcesOf(t, 'AWS::Events::Rule').find(([, r]) => r.Properties?.Name === name)?.[1].Properties;
+  const TASK_FN = 'TaskDashstateDashchangeLambdaFunction';
+
+  it('Spot warnings and ASG terminate lifecycle actions go to instance-state-change, with retries and the DLQ', () => {
+    for (const [name, pattern] of [
+      ['spot-interruption', { source: ['aws.ec2'], 'detail-type': ['EC2 Spot Instance Interruption Warning'] }],
+      ['asg-terminate', { source: ['aws.autoscaling'], 'detail-type': ['EC2 Instance-terminate Lifecycle Action'] }],
+    ] as const) {
+      expect(ruleNamed(tpl, `mackerel-reconciler-ci-${name}`)).toMatchObject({
+        EventPattern: pattern,
+        State: 'ENABLED',
+        Targets: [
+          {
+            Arn: getAtt(LOGICAL['instance-state-change']),
+            RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 3600 },
+            DeadLetterConfig: { Arn: getAtt('DeadLetterQueue') },
+          },
+        ],
+      });
+    }
+  });
+
+  it('task-state-change: stopped ECS tasks only, its own role, retries into the DLQ, an errors alarm', () => {
+    expect(ruleNamed(tpl, 'mackerel-reconciler-ci-ecs-task-stopped')).toMatchObject({
+      EventPattern: { source: ['aws.ecs'], 'detail-type': ['ECS Task State Change'], detail: { lastStatus: ['STOPPED'] } },
+      Targets: [{ Arn: getAtt(TASK_FN), DeadLetterConfig: { Arn: getAtt('DeadLetterQueue') } }],
+    });
+    expect(props(tpl, TASK_FN)).toMatchObject({
+      Handler: 'functions/task-state-change/handler.handler',
+      Runtime: 'nodejs22.x',
+      Role: getAtt('TaskStateChangeRole'),
+      Timeout: 60,
+      DeadLetterConfig: { TargetArn: getAtt('DeadLetterQueue') },
+    });
+    expect(invokeConfigOf(TASK_FN)).toMatchObject({ MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 });
+    const dlq = JSON.stringify(props(tpl, 'DeadLetterQueuePolicy'));
+    for (const r of ['spot-interruption', 'asg-terminate', 'ecs-task-stopped']) expect(dlq).toContain(`rule/mackerel-reconciler-ci-${r}`);
+  });
+
+  it('ecs:DescribeTasks: this account’s tasks in the configured regions, for the sweep, replay and task functions only', () => {
+    const statements = policyStatements(tpl);
+    const describe = statements.filter((s) => s.Action.includes('ecs:DescribeTasks'));
+    expect(describe.map((s) => s.holder).sort()).toEqual(['ReplayRole', 'SweepRole', 'TaskStateChangeRole']);
+    for (const s of describe) {
+      expect(s.Action).toEqual(['ecs:DescribeTasks']);
+      expect(s.Resource).toEqual([sub('arn:${AWS::Partition}:ecs:*:${AWS::AccountId}:task/*')]);
+      expect(s.Condition).toEqual({ StringEquals: { 'aws:RequestedRegion': ['ap-northeast-1'] } });
+    }
+    const v = policyStatements(variant).find((s) => s.holder === 'TaskStateChangeRole' && s.Sid === 'ReadTasks');
+    expect(v?.Condition).toEqual({ StringEquals: { 'aws:RequestedRegion': ['us-west-2', 'eu-west-1'] } });
+    // the task path: no EC2 inventory, no Scan/Query, no lease; never any Auto Scaling action anywhere
+    const task = statements.filter((s) => s.holder === 'TaskStateChangeRole').flatMap((s) => s.Action).sort();
+    expect(task).toEqual(
+      ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'ecs:DescribeTasks', 'events:PutEvents', 'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage', 'ssm:GetParameter'].sort(),
+    );
+    expect(statements.flatMap((s) => s.Action).some((a) => a.startsWith('autoscaling:'))).toBe(false);
   });
 });
 

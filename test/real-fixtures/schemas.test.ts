@@ -7,8 +7,8 @@ import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
-  Ec2StateChangeEvent,
   InputError,
+  InstanceEvent,
   parseInput,
   ReplayPayload,
   ScheduledEvent,
@@ -104,12 +104,12 @@ describe('EventBridge events through shared/events/schemas.ts', () => {
   it.each(manifest.events.map((e) => [e.file, e] as const))('%s', (file, e) => {
     const event = realJson<unknown>(file);
     if (e.outcome === 'accepted') {
-      expect(() => parseInput(Ec2StateChangeEvent, event, 'EC2 state-change event')).not.toThrow();
+      expect(() => parseInput(InstanceEvent, event, 'EC2 instance event')).not.toThrow();
       expect(() => parseInput(ReplayPayload, { events: [event] }, 'replay payload')).not.toThrow();
     } else {
       let error: unknown;
       try {
-        parseInput(Ec2StateChangeEvent, event, 'EC2 state-change event');
+        parseInput(InstanceEvent, event, 'EC2 instance event');
       } catch (err) {
         error = err;
       }

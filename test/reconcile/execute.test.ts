@@ -115,6 +115,7 @@ describe('the effector registry', () => {
     const kinds: ActionKind[] = [
       'merge-roles',
       'set-status',
+      'close-alerts',
       'report-check',
       'enable-imds',
       'retire',

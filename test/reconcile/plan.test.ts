@@ -1,8 +1,10 @@
 /** One row per rule of docs/design.md's planner table and safety section, named for the rule. */
 import { describe, expect, it } from 'vitest';
 import { plan } from '../../shared/reconcile/plan.js';
-import type { Instance } from '../../shared/reconcile/model.js';
-import type { Action, CheckMemo, Observation, Policy } from '../../shared/reconcile/types.js';
+import { closeAlertsFor } from '../../shared/reconcile/alerts.js';
+import type { Host, Instance, Task } from '../../shared/reconcile/model.js';
+import { isTerminating } from '../../shared/reconcile/terminating.js';
+import type { Action, CheckMemo, Observation, Policy, TaskObservation } from '../../shared/reconcile/types.js';
 import {
   agentHost,
   asTerminated,
@@ -39,8 +41,36 @@ const brief = (a: Action) => {
       return `repair-agent ${a.instanceId} (${a.cause})`;
     case 'remember':
       return `remember ${a.memo.name} ${a.instanceId} ${a.memo.status}`;
+    case 'close-alerts':
+      return `close-alerts ${a.hostId} ${a.alertIds.join(',')}`;
   }
 };
+// --- ECS tasks and early signals (#12) ---
+const ACCOUNT = '123456789012';
+const taskArn = (n: number, account = ACCOUNT) => `arn:aws:ecs:${REGION}:${account}:task/web/${String(n).padStart(32, '0')}`;
+/** the host mackerel-container-agent registers for a task (platform/ecs/spec.go: named by the task id) */
+const containerHost = (id: string, arn: string, over: Partial<Host> = {}) =>
+  host(id, {
+    name: arn.split('/').pop() as string,
+    meta: { cloud: { provider: 'fargate', metadata: { cluster: 'web', task: arn.split('/').pop(), task_arn: arn } } },
+    ...over,
+  });
+const ecsTask = (arn: string, lastStatus: string, tags: Record<string, string> = {}): Task => ({
+  taskArn: arn,
+  clusterArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/web`,
+  region: REGION,
+  lastStatus,
+  tags,
+});
+const tasksSeen = (over: Partial<TaskObservation> = {}): TaskObservation => ({
+  accountId: ACCOUNT,
+  mode: 'fleet',
+  found: [],
+  missing: [],
+  unknown: [],
+  ...over,
+});
+
 
 interface Row {
   rule: string;
@@ -697,6 +727,101 @@ const rows: Row[] = [
     obs: () => reportingDupObs(running),
     expect: [],
   },
+  {
+    rule: 'ECS task STOPPED: its container hosts are retired',
+    obs: () =>
+      observation({
+        instances: [running],
+        hosts: [ciHost('h1', running), containerHost('c1', taskArn(1)), containerHost('c2', taskArn(2))],
+        tasks: tasksSeen({ found: [ecsTask(taskArn(1), 'STOPPED'), ecsTask(taskArn(2), 'RUNNING')] }),
+      }),
+    expect: ['retire c1 (task-stopped)'],
+    findings: ['Host Retired'],
+  },
+  {
+    rule: 'ECS task MISSING: a host created over an hour ago is retired, a younger one is left alone',
+    obs: () =>
+      observation({
+        hosts: [
+          containerHost('old', taskArn(1), { createdAt: NOW_S - 2 * HOUR }),
+          containerHost('young', taskArn(2), { createdAt: NOW_S - 600 }),
+        ],
+        tasks: tasksSeen({ missing: [taskArn(1), taskArn(2)] }),
+      }),
+    expect: ['retire old (task-missing)'],
+  },
+  {
+    rule: 'ECS task of another account: foreign, never touched',
+    obs: () =>
+      observation({
+        hosts: [containerHost('c1', taskArn(1, '210987654321'))],
+        tasks: tasksSeen({ found: [ecsTask(taskArn(1, '210987654321'), 'STOPPED')] }),
+      }),
+    expect: [],
+  },
+  {
+    rule: 'ECS task opted out (mackerel-reconciler:ignore=true): its hosts stay',
+    obs: () =>
+      observation({
+        hosts: [containerHost('c1', taskArn(1))],
+        tasks: tasksSeen({ found: [ecsTask(taskArn(1), 'STOPPED', { 'mackerel-reconciler:ignore': 'true' })] }),
+      }),
+    expect: [],
+  },
+  {
+    rule: 'ECS task whose DescribeTasks failed: unknown, never read as missing',
+    obs: () =>
+      observation({
+        hosts: [containerHost('c1', taskArn(1), { createdAt: NOW_S - 5 * HOUR })],
+        tasks: tasksSeen({ unknown: [taskArn(1)] }),
+      }),
+    expect: [],
+  },
+  {
+    rule: 'a container host is never weakly matched to an instance (same IP as a terminated instance)',
+    obs: () =>
+      observation({
+        instances: [terminated],
+        hosts: [
+          containerHost('c1', taskArn(1), {
+            interfaces: [{ name: 'eth0', ipAddress: terminated.privateIpAddress, ipv4Addresses: [] }],
+          }),
+        ],
+        tasks: tasksSeen({ found: [ecsTask(taskArn(1), 'RUNNING')] }),
+        state: { records: [record(terminated)], restores: [], checks: [] },
+      }),
+    expect: [],
+  },
+  {
+    rule: 'early signal (Spot warning, ASG terminate) for a running instance: working/standby hosts → poweroff now',
+    obs: () =>
+      observation({
+        instances: [running],
+        hosts: [ciHost('h1', running), agentHost('h2', running, { status: 'standby' }), agentHost('h3', running, { status: 'maintenance' })],
+        terminating: { [running.instanceId]: 'spot-interruption' },
+      }),
+    expect: ['status h1 working->poweroff', 'status h2 standby->poweroff'],
+  },
+  {
+    rule: 'terminating within TERMINATING_HOLD_MINUTES: a running instance’s hosts stay poweroff',
+    obs: () =>
+      observation({
+        instances: [running],
+        hosts: [ciHost('h1', running, { status: 'poweroff' })],
+        state: { records: [record(running)], restores: [{ ...restoreMemo(running, 'h1', 'working'), setAt: NOW_S - 30 * 60, terminating: true }], checks: [] },
+      }),
+    expect: [],
+  },
+  {
+    rule: 'terminating past TERMINATING_HOLD_MINUTES while the instance still runs: the remembered status is restored',
+    obs: () =>
+      observation({
+        instances: [running],
+        hosts: [ciHost('h1', running, { status: 'poweroff' })],
+        state: { records: [record(running)], restores: [{ ...restoreMemo(running, 'h1', 'working'), setAt: NOW_S - 61 * 60, terminating: true }], checks: [] },
+      }),
+    expect: ['status h1 poweroff->working'],
+  },
 ];
 
 describe('planner', () => {
@@ -803,6 +928,54 @@ describe('planner', () => {
     expect(NOW).toBeGreaterThan(0);
   });
 });
+
+describe('planner: early signals and open alerts (#12)', () => {
+  it('an early signal’s poweroff is marked terminating (its memo holds the host off)', () => {
+    const p = plan(
+      observation({ instances: [running], hosts: [ciHost('h1', running)], terminating: { [running.instanceId]: 'asg-terminate' } }),
+      policy(),
+    );
+    expect(p.actions).toMatchObject([{ kind: 'set-status', to: 'poweroff', remember: 'working', terminating: true }]);
+    expect(p.actions[0]?.reason).toMatch(/Auto Scaling/);
+  });
+
+  it('the circuit breaker counts container hosts: too many stopped tasks in a sweep retire nothing, all held', () => {
+    const arns = [1, 2, 3, 4].map((n) => taskArn(n));
+    const p = plan(
+      observation({
+        hosts: arns.map((a, i) => containerHost(`c${i}`, a)),
+        tasks: tasksSeen({ found: arns.map((a, i) => ecsTask(a, i < 3 ? 'STOPPED' : 'RUNNING')) }),
+      }),
+      policy({ circuitBreaker: true, maxRetirePerRun: 50, maxRetirePercent: 20 }),
+    );
+    expect(p.actions).toEqual([]);
+    expect(p.circuitBreaker).toMatchObject({ tripped: true, retirements: 3, ownedHosts: 4 });
+    expect(p.held?.map((h) => h.action.key).sort()).toEqual(['retire#c0', 'retire#c1', 'retire#c2']);
+  });
+
+  it('isTerminating: a terminating memo holds for the hold, a plain memo never', () => {
+    expect(isTerminating({ terminating: true, setAt: NOW_S - 59 * 60 }, NOW_S, 60)).toBe(true);
+    expect(isTerminating({ terminating: true, setAt: NOW_S - 60 * 60 }, NOW_S, 60)).toBe(false);
+    expect(isTerminating({ setAt: NOW_S }, NOW_S, 60)).toBe(false);
+  });
+
+  it('closeAlertsFor: each poweroff whose host has open alerts closes them, after its poweroff; other hosts and hostless alerts are left', () => {
+    const p = plan(observation({ instances: [stopped], hosts: [ciHost('h1', stopped), ciHost('h2', running)] }), policy());
+    const closures = closeAlertsFor(p.actions, [
+      { id: 'a2', status: 'CRITICAL', type: 'connectivity', hostId: 'h1' },
+      { id: 'a1', status: 'WARNING', type: 'host', hostId: 'h1' },
+      { id: 'b1', status: 'CRITICAL', type: 'connectivity', hostId: 'h2' },
+      { id: 's1', status: 'CRITICAL', type: 'service' },
+    ]);
+    expect(closures.map(brief)).toEqual(['close-alerts h1 a1,a2']);
+    expect(closures[0]?.dependsOn).toBe(p.actions[0]?.key);
+    expect(closures[0]?.reason).toContain(stopped.instanceId);
+    expect(closures[0]?.findings.map((f) => f.detailType)).toEqual(['Alerts Closed']);
+    // a restore is no poweroff; a host without open alerts gets no action
+    expect(closeAlertsFor(p.actions, [])).toEqual([]);
+  });
+});
+
 
 // Found by the property tests (plan.property.test.ts); each was a counterexample fast-check shrank to this.
 describe('planner, regressions found by the property tests', () => {

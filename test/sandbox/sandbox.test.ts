@@ -33,6 +33,7 @@ describe('startSandbox', () => {
       AWS_ENDPOINT_URL_DYNAMODB: sandbox.dynamo.endpoint,
       AWS_ENDPOINT_URL_STS: sandbox.sts.url,
       AWS_ENDPOINT_URL_SSM: sandbox.ssm.url,
+      AWS_ENDPOINT_URL_ECS: sandbox.ecs.url,
       AWS_REGION: 'ap-northeast-1',
       AWS_ACCESS_KEY_ID: 'sandbox',
       AWS_SECRET_ACCESS_KEY: 'sandbox',

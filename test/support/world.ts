@@ -3,6 +3,7 @@ import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { handler as stateChange } from '../../functions/instance-state-change/handler.js';
 import { handler as replay } from '../../functions/replay/handler.js';
 import { handler as sweep } from '../../functions/sweep/handler.js';
+import { handler as taskStateChange } from '../../functions/task-state-change/handler.js';
 import {
   ec2StateChangeEvent,
   type FakeInstance,
@@ -38,6 +39,8 @@ export interface World {
   onStateChange(event: unknown): Promise<Report>;
   onSweep(): Promise<Report>;
   onReplay(payload: unknown): Promise<Report>;
+  /** the task-state-change function */
+  onTaskStateChange(event: unknown): Promise<Report>;
   setEnv(vars: Record<string, string | undefined>): void;
   retiredIds(): string[];
   /** every item of the state table (the sandbox's dynalite) */
@@ -99,6 +102,8 @@ export async function createWorld(): Promise<World> {
         lambdaContext(sb.functionArn('sweep')),
       ) as Promise<Report>,
     onReplay: (payload) => replay(payload, lambdaContext(sb.functionArn('replay'))) as Promise<Report>,
+    onTaskStateChange: (event) =>
+      taskStateChange(event, lambdaContext(sb.functionArn('task-state-change'))) as Promise<Report>,
     setEnv(vars) {
       for (const [k, v] of Object.entries(vars)) {
         if (!touched.has(k)) touched.set(k, process.env[k]);

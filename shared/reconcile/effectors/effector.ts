@@ -4,7 +4,7 @@
  * each action gets. The executor claims, runs the effectors in their registered order (`index.ts`), commits
  * the outcomes and publishes; it knows no action kind itself.
  */
-import type { Fleet, HostDirectory, InstanceManager, InstanceOutcome, SilenceBackend } from '../ports.js';
+import type { AlertDesk, Fleet, HostDirectory, InstanceManager, InstanceOutcome, SilenceBackend } from '../ports.js';
 import type { Action, RestoreMemo } from '../types.js';
 
 /** What an effector may use while it performs. */
@@ -19,6 +19,8 @@ export interface EffectContext {
   silences?: SilenceBackend;
   /** SSM, for the agent repair; absent: not configured */
   agents?: InstanceManager;
+  /** open alerts (absent without an alerts backend) */
+  alerts?: AlertDesk;
 }
 
 /** Where an effector's side effects land, for the report (the existing kinds act on Mackerel or on EC2 for it). */

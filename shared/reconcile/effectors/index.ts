@@ -5,6 +5,7 @@
  */
 import type { Action, ActionKind } from '../types.js';
 import { expireSilence, postAlert, silence } from './alertmanager.js';
+import { closeAlerts } from './close-alerts.js';
 import type { Effector } from './effector.js';
 import { enableImds } from './enable-imds.js';
 import { forgetMemo } from './forget-memo.js';
@@ -20,6 +21,7 @@ type Registry = { [K in ActionKind]: Effector<Extract<Action, { kind: K }>> };
 export const EFFECTORS = {
   'merge-roles': mergeRoles,
   'set-status': setStatus,
+  'close-alerts': closeAlerts,
   'report-check': reportCheck,
   'enable-imds': enableImds,
   retire,

@@ -13,7 +13,10 @@ import { type EffectContext, effector, fromBulk, type Settled } from './effector
  * instances EC2 answered `terminated` for in this run: termination is final and instance ids are never reused.
  */
 const needsNoRecheck = (a: RetireAction, terminated: ReadonlySet<string>) =>
-  a.retireReason === 'duplicate-stale' || (a.retireReason === 'instance-terminated' && terminated.has(a.instanceId));
+  a.retireReason === 'duplicate-stale' ||
+  // An ECS task is not an instance: STOPPED is final, a task ARN is never reused (tasks.ts decides MISSING).
+  a.retireReason === 'task-stopped' ||
+  a.retireReason === 'task-missing' || (a.retireReason === 'instance-terminated' && terminated.has(a.instanceId));
 
 /** The retirements EC2 still agrees with, and the ones held back. */
 async function recheck(actions: readonly RetireAction[], ctx: EffectContext) {

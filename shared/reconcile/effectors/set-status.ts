@@ -20,7 +20,9 @@ export const setStatus = effector<SetStatusAction>({
   },
   describe: (a) => ({ hostId: a.hostId, detail: { hostName: a.hostName, from: a.from, to: a.to } }),
   claimMemo: (a, nowS) =>
-    a.remember ? { instanceId: a.instanceId, hostId: a.hostId, status: a.remember, setAt: nowS } : undefined,
+    a.remember
+      ? { instanceId: a.instanceId, hostId: a.hostId, status: a.remember, setAt: nowS, ...(a.terminating ? { terminating: true } : {}) }
+      : undefined,
   commit(a, into) {
     if (a.restoring) into.forgetRestores.push(a.hostId);
   },
