@@ -45,8 +45,23 @@ export interface AlertmanagerInput {
   /** epoch ms */
   now: number;
   view: AlertmanagerView;
-  /** a Spot interruption or ASG termination warning is held for it (wired by the terminating memo) */
+  /** a Spot interruption or ASG termination warning for it arrived in this run, or its restore memo still holds */
   terminating: boolean;
+  /** TERMINATING_HOLD_MINUTES: how long a silence made for a warning holds while the instance still runs */
+  holdMinutes?: number;
+}
+
+/** Written into the comment of a silence made for an early signal: Alertmanager itself remembers the warning. */
+export const TERMINATING_MARK = 'is being terminated';
+
+/**
+ * Terminating: told by this run (the event, or a Mackerel restore memo), or remembered by our own silence made for
+ * the warning within the hold, so that Alertmanager alone (no Mackerel hosts, no memo) holds it just as long.
+ */
+function terminatingNow(i: AlertmanagerInput, mine: readonly Silence[]): boolean {
+  if (i.terminating) return true;
+  const holdMs = (i.holdMinutes ?? 60) * 60_000;
+  return mine.some((s) => s.comment.includes(TERMINATING_MARK) && i.now - s.startsAt < holdMs);
 }
 
 const base = (i: AlertmanagerInput, reason: string) => ({
@@ -90,7 +105,7 @@ function planSilence(i: AlertmanagerInput, kind: SilenceKind, mine: Silence[]): 
     return [...extras, ...(kept ? [expireAction(i, kept, `instance ${i.instanceId} is running again`)] : [])];
   }
   if (kind === 'hold') {
-    const why = i.state === 'running' ? 'is being terminated' : `is ${i.state}`;
+    const why = i.state === 'running' ? TERMINATING_MARK : `is ${i.state}`;
     const reason = `instance ${i.instanceId} ${why}: silenced by mackerel-reconciler`;
     if (kept && kept.endsAt - i.now >= EXTEND_BELOW_MS) return extras;
     return [...extras, silenceAction(i, i.now + HOLD_MS, reason, kept)];
@@ -129,5 +144,5 @@ function planAlert(i: AlertmanagerInput): Action[] {
 /** Every Alertmanager action for one owned, not opted-out instance whose state is known. */
 export function alertmanagerActions(i: AlertmanagerInput): Action[] {
   const mine = i.view.silences.filter((s) => s.instanceId === i.instanceId);
-  return [...planSilence(i, silenceFor(i.state, { terminating: i.terminating }), mine), ...planAlert(i)];
+  return [...planSilence(i, silenceFor(i.state, { terminating: terminatingNow(i, mine) }), mine), ...planAlert(i)];
 }

@@ -18,6 +18,7 @@ import { strongInstanceId } from './match.js';
 import { forgetOrphanMemos, forgetWithRetirements } from './memos.js';
 import type { Finding, Host } from './model.js';
 import { RULES } from './rules.js';
+import { holdMinutesOf, instanceIsTerminating } from './terminating.js';
 import { planTasks } from './tasks.js';
 import type { Action, CheckMemo, CircuitBreakerState, Observation, Plan, Policy, RestoreMemo } from './types.js';
 
@@ -80,8 +81,14 @@ function assess(instanceId: string, s: Shared): Verdict {
     : [];
   const view = s.obs.alertmanager;
   if (view) {
-    // `terminating` is the Spot/ASG warning's memo once that is observed; until then, no instance is.
-    actions.push(...alertmanagerActions({ instanceId, state, instance: inst, record: rec, now: s.obs.now, view, terminating: false }));
+    // Terminating: a Spot/ASG warning in this run, or a restore memo of this instance still held for one.
+    const nowS = Math.floor(s.obs.now / 1000);
+    const holdMinutes = holdMinutesOf(s.policy);
+    const terminating =
+      s.obs.terminating?.[instanceId] !== undefined ||
+      instanceIsTerminating([...s.restores.values()], instanceId, nowS, holdMinutes);
+    const input = { instanceId, state, instance: inst, record: rec, now: s.obs.now, view, terminating, holdMinutes };
+    actions.push(...alertmanagerActions(input));
   }
   return { ...seen, verdict: state === 'gone' ? 'gone' : 'acted', actions };
 }

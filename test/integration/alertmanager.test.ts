@@ -3,9 +3,12 @@
  * and Alertmanager — the sandbox fake and, where installed (always in CI), the real Alertmanager 0.25.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { spotInterruptionEvent } from '../../sandbox/index.js';
 import { AlertmanagerClient } from '../../shared/alertmanager/client.js';
+import { runSweep } from '../../shared/reconcile/run.js';
+import { runtimeFor } from '../../shared/runtime.js';
 import { realAlertmanagerAvailable, startRealAlertmanager, type RealAlertmanager } from '../support/alertmanager.js';
-import { createWorld, HOUR_MS, type World } from '../support/world.js';
+import { createWorld, HOUR_MS, lambdaContext, type World } from '../support/world.js';
 
 type RawSilence = {
   id: string;
@@ -197,4 +200,31 @@ describe.each(backends)('Alertmanager backend through the handlers ($name)', ({ 
     expect(back.actions).toMatchObject([{ kind: 'am-expire', outcome: 'done', backend: 'alertmanager' }]);
     expect(await live(inst.instanceId)).toEqual([]);
   });
+  it.each([
+    ['beside Mackerel', {}],
+    ['Alertmanager alone', { MACKEREL_APIKEY: undefined, MACKEREL_APIBASE: undefined }],
+  ] as const)(
+    'terminating (Spot warning, %s): silenced at once, held while the instance still runs, lifted after TERMINATING_HOLD_MINUTES',
+    async (_name, env) => {
+      const { inst } = w.instanceWithHost();
+      await w.onSweep();
+      w.setEnv({ ...env });
+      const sweepAt = async (minutes: number) =>
+        runSweep(
+          await runtimeFor(lambdaContext(w.sb.functionArn('sweep')), { clock: () => Date.now() + minutes * 60_000 }),
+          { trigger: 'sweep' },
+        );
+
+      const warned = await w.onStateChange(spotInterruptionEvent({ accountId: w.sb.accountId, instanceId: inst.instanceId }));
+
+      expect(amActions(warned)).toMatchObject([{ kind: 'am-silence', outcome: 'done' }]);
+      const [s] = await live(inst.instanceId);
+      expect(s?.comment).toContain('is being terminated');
+      // EC2 still says running: within the hold the silence stays, after it the silence is lifted.
+      expect(amActions(await sweepAt(30))).toEqual([]);
+      expect(await live(inst.instanceId)).toHaveLength(1);
+      expect(amActions(await sweepAt(61))).toMatchObject([{ kind: 'am-expire', outcome: 'done' }]);
+      expect(await live(inst.instanceId)).toEqual([]);
+    },
+  );
 });
