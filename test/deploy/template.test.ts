@@ -601,7 +601,7 @@ describe('ECS tasks and early signals (#12)', () => {
     // the task path: no EC2 inventory, no Scan/Query, no lease; never any Auto Scaling action anywhere
     const task = statements.filter((s) => s.holder === 'TaskStateChangeRole').flatMap((s) => s.Action).sort();
     expect(task).toEqual(
-      ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'ecs:DescribeTasks', 'events:PutEvents', 'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage', 'ssm:GetParameter'].sort(),
+      ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'ecs:DescribeTasks', 'events:PutEvents', 'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage', 'ssm:GetParameter', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'].sort(),
     );
     expect(statements.flatMap((s) => s.Action).some((a) => a.startsWith('autoscaling:'))).toBe(false);
   });

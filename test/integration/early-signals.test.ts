@@ -76,8 +76,8 @@ describe('early signals', () => {
     expect(report.events).toMatchObject([{ outcome: 'reconciled', signal: 'asg-terminate' }]);
     expect(report.actions).toMatchObject([{ kind: 'set-status', hostId, outcome: 'done' }]);
     expect(status(hostId)).toBe('poweroff');
-    // the only writes: the status change (no Auto Scaling client exists in this service)
-    expect(w.sb.mackerel.writeCalls().map((c) => c.path)).toEqual(['/api/v0/hosts/bulk-update-statuses']);
+    // the only writes: the status change and its graph annotation (no Auto Scaling client exists in this service)
+    expect(w.sb.mackerel.writeCalls().map((c) => c.path)).toEqual(['/api/v0/hosts/bulk-update-statuses', '/api/v0/graph-annotations']);
   });
 
   it('a warning from another account changes nothing', async () => {
