@@ -8,12 +8,13 @@ import type { Io } from './io.js';
 import { cliLogger } from './log.js';
 import { plan } from './plan.js';
 import { ProgressLine } from './progress.js';
+import { PlanFileError } from './saved-plan.js';
 import { cliRuntime } from './runtime.js';
 
 const NAME = 'mackerel-reconciler';
 
 function explain(e: unknown): string {
-  if (e instanceof ConfigError || e instanceof AccountLookupError) return e.message;
+  if (e instanceof ConfigError || e instanceof AccountLookupError || e instanceof PlanFileError) return e.message;
   if (!(e instanceof Error)) return String(e);
   // The SDK's words when neither AWS_REGION nor the profile names a region (the state table's).
   const hint = /region is missing/i.test(e.message) ? ' (set AWS_REGION to the region of the state table)' : '';
@@ -31,12 +32,14 @@ export async function cli(argv: readonly string[], io: Io): Promise<ExitCode> {
     options = parsed.options;
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    io.stderr.write(`${NAME}: ${e.message}\n\n${USAGE}`);
+    // One line and where to look: the whole usage would bury the line that says what is wrong.
+    io.stderr.write(`${NAME}: ${e.message} (see --help)\n`);
     return EXIT.usage;
   }
 
   // Refused before anything is read: waiting for an answer no one can type would hang a script.
-  if (options.command === 'apply' && !options.yes && !io.stdin.isTTY) {
+  // (A saved plan asks nothing: it was reviewed when it was saved.)
+  if (options.command === 'apply' && !options.yes && options.planFile === undefined && !io.stdin.isTTY) {
     io.stderr.write(
       `${NAME}: apply asks for confirmation, but stdin is not a terminal. ` +
         'Review the plan with "plan", then run "apply --yes".\n',

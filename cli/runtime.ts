@@ -18,6 +18,8 @@ export async function cliRuntime(
     ...env,
     ...(options.regions ? { REGIONS: options.regions.join(',') } : {}),
     ...(options.table ? { STATE_TABLE: options.table } : {}),
+    ...(options.maxRetire !== undefined ? { MAX_RETIRE_PER_RUN: String(options.maxRetire) } : {}),
+    ...(options.maxRetirePercent !== undefined ? { MAX_RETIRE_PERCENT: String(options.maxRetirePercent) } : {}),
   });
   const accountId = await callerAccountId(config.regions[0] as string);
   return buildRuntime(accountId, { config, logger, onProgress });

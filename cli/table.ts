@@ -240,9 +240,9 @@ function heldSection(report: Report, held: readonly ActionResult[], layout: Layo
   return [
     `\nHeld back by the circuit breaker: ${plural(held.length, 'retirement')}${limits}; none will be performed:\n\n`,
     actionsTable(held, layout),
-    '\nIf these retirements are real (a big scale-in, an environment torn down), retire them deliberately: replay\n',
-    'their instance ids (`{"instanceIds": [...]}`, not subject to the breaker), or raise MAX_RETIRE_PER_RUN /\n',
-    'MAX_RETIRE_PERCENT for one run.\n\n',
+    '\nIf these retirements are real (a big scale-in, an environment torn down), retire them deliberately: for\n',
+    `this run only, \`apply --max-retire ${cb?.retirements ?? held.length} --max-retire-percent 100\` (confirmed like any\n`,
+    'apply); or replay their instance ids (`{"instanceIds": [...]}`, not subject to the breaker).\n\n',
   ].join('');
 }
 
