@@ -55,7 +55,7 @@ export async function apply(ctx: CommandContext): Promise<ExitCode> {
   // What a guard holds back is shown, never applied: it is not in the plan to confirm.
   const performable = shown.actions.filter((a) => a.outcome !== 'held');
   if (performable.length === 0) {
-    human.write('\nNothing to apply.\n');
+    human.write(shown.status === 'ok' ? '\nNothing to apply.\n' : '\nNothing to apply in what could be read: the run was incomplete.\n');
     json(null);
     return shown.status === 'ok' ? EXIT.ok : EXIT.failed;
   }

@@ -190,6 +190,7 @@ export function summary(report: Report): string {
       `Unknown state: ${plural(report.unknownInstanceIds.length, 'instance')} (${report.unknownInstanceIds.join(', ')}): left alone`,
     );
   }
+  for (const w of report.warnings ?? []) lines.push(`Warning: ${w}`);
   const odd = report.unreadableHosts ?? [];
   if (odd.length > 0) {
     const shown = odd.slice(0, 10).map((u) => `${u.id ?? '(no id)'} ${u.field}: ${u.problem}`);
@@ -217,11 +218,19 @@ export function renderPlan(report: Report, layout: Layout = {}): string {
   const out: string[] = [];
   const planned = report.actions.filter((a) => a.outcome !== 'held');
   const held = report.actions.filter((a) => a.outcome === 'held');
+  const failed = report.regions.filter((r) => !r.ok).map((r) => r.region);
+  if (failed.length > 0) {
+    // Never "No changes" when part of the fleet could not be read: nothing is known about it.
+    out.push(
+      `Incomplete: EC2 could not be read in ${failed.join(', ')} (below); the plan covers only what was read.\n`,
+    );
+  }
   if (planned.length === 0 && held.length === 0) {
-    out.push('No changes: the Mackerel hosts of this account’s instances match EC2.\n');
+    if (failed.length === 0) out.push('No changes: the Mackerel hosts of this account’s instances match EC2.\n');
   } else if (planned.length === 0) {
     out.push('No changes will be made, but some are held back (below).\n');
   } else {
+    if (failed.length > 0) out.push('\n');
     out.push(
       `Plan: ${plural(planned.length, 'action')} (${countBy(planned, (a) => a.kind)})\n\n`,
       actionsTable(planned, layout),

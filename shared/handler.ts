@@ -29,9 +29,12 @@ export function lambda(name: string, run: (event: unknown, context: Context) => 
       skipped: report.skipped,
       dryRun: report.dryRun,
       circuitBreaker: report.circuitBreaker,
+      warnings: report.warnings,
       // A dry-run rollout is read in the logs: say what would have been done (the first 200 actions).
       ...(report.dryRun ? { wouldDo: report.actions.slice(0, 200).map(wouldDo) } : {}),
     });
+    // Nothing silent: what a person should look at is a WARN line, not buried in the INFO one.
+    if (report.warnings?.length) logger.warn(`${name}: ${report.warnings.length} warning(s)`, { warnings: report.warnings.slice(0, 50) });
     return report;
   })
     .use(injectLambdaContext(logger, { resetKeys: true }))
