@@ -6,6 +6,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { clipText } from './errors.js';
 import { logger } from './logger.js';
 import { metrics, recordRun } from './metrics.js';
 import type { Report } from './reconcile/run.js';
@@ -42,7 +43,8 @@ export function lambda(name: string, run: (event: unknown, context: Context) => 
     .use({
       onError: async (request) => {
         const e = request.error as Error | undefined;
-        logger.error(`${name} failed`, { error: { name: e?.name, message: e?.message } });
+        // Clipped: a message may quote input, and one log line must stay readable.
+        logger.error(`${name} failed`, { error: { name: e?.name, message: clipText(e?.message ?? '', 2000) } });
       },
     });
 }
