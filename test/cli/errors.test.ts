@@ -1,5 +1,5 @@
 /**
- * Errors name the culprit and the fix, in one line, without a stack trace: a missing table, DynamoDB, Mackerel
+ * Failures name the culprit and the fix, in one line, without a stack trace: a missing table, DynamoDB, Mackerel
  * or EC2 out of reach, a reader that goes away (`apply --yes | head`), the SDK's Node notice (one line at
  * most). The command line runs as a child process against the sandbox.
  */
@@ -31,7 +31,7 @@ function sh(command: string, env: Record<string, string>): Promise<CliResult> {
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
-describe('errors name the culprit and the fix', () => {
+describe('a failure names the culprit and the fix', () => {
   it('--table no-such-table: the table, the region, the endpoint and what to check', async () => {
     w.healthy(1);
     const r = await cli(['plan', '-q', '--table', 'no-such-table']);

@@ -53,7 +53,7 @@ describe('npm run invoke', () => {
     expect(w.sb.mackerel.hosts.get(gone.hostId)?.isRetired).toBe(true);
   });
 
-  it('a handler error: one line on stderr naming it, exit 1, nothing on stdout', async () => {
+  it('a handler that throws: one line on stderr naming it, exit 1, nothing on stdout', async () => {
     const r = await invoke(['replay', '{"bogus": 1}']);
     expect(r.code, show(r)).toBe(1);
     expect(r.stdout).toBe('');
