@@ -1,9 +1,8 @@
 /** The command line from argv to exit code: parse, refuse early what cannot work, build, run, explain errors. */
-import { ConfigError } from '../shared/config.js';
-import { AccountLookupError } from './account.js';
 import { apply } from './apply.js';
 import { type Options, parseCommandLine, USAGE, UsageError } from './args.js';
 import { EXIT, type ExitCode } from './exit.js';
+import { explain, whereabouts } from './explain.js';
 import type { Io } from './io.js';
 import { cliLogger } from './log.js';
 import { plan } from './plan.js';
@@ -11,14 +10,6 @@ import { ProgressLine } from './progress.js';
 import { cliRuntime } from './runtime.js';
 
 const NAME = 'mackerel-reconciler';
-
-function explain(e: unknown): string {
-  if (e instanceof ConfigError || e instanceof AccountLookupError) return e.message;
-  if (!(e instanceof Error)) return String(e);
-  // The SDK's words when neither AWS_REGION nor the profile names a region (the state table's).
-  const hint = /region is missing/i.test(e.message) ? ' (set AWS_REGION to the region of the state table)' : '';
-  return `${e.name}: ${e.message}${hint}`;
-}
 
 export async function cli(argv: readonly string[], io: Io): Promise<ExitCode> {
   let options: Options;
@@ -31,12 +22,14 @@ export async function cli(argv: readonly string[], io: Io): Promise<ExitCode> {
     options = parsed.options;
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    io.stderr.write(`${NAME}: ${e.message}\n\n${USAGE}`);
+    // One line and where to look: the whole usage would bury the line that says what is wrong.
+    io.stderr.write(`${NAME}: ${e.message} (see --help)\n`);
     return EXIT.usage;
   }
 
   // Refused before anything is read: waiting for an answer no one can type would hang a script.
-  if (options.command === 'apply' && !options.yes && !io.stdin.isTTY) {
+  // (A saved plan asks nothing: it was reviewed when it was saved.)
+  if (options.command === 'apply' && !options.yes && options.planFile === undefined && !io.stdin.isTTY) {
     io.stderr.write(
       `${NAME}: apply asks for confirmation, but stdin is not a terminal. ` +
         'Review the plan with "plan", then run "apply --yes".\n',
@@ -52,7 +45,7 @@ export async function cli(argv: readonly string[], io: Io): Promise<ExitCode> {
     return options.command === 'plan' ? await plan(ctx) : await apply(ctx);
   } catch (e) {
     progress.end();
-    io.stderr.write(`${NAME}: ${explain(e)}\n`);
+    io.stderr.write(`${NAME}: ${explain(e, whereabouts(io.env, options.table))}\n`);
     if (options.verbose && e instanceof Error && e.stack) io.stderr.write(`${e.stack}\n`);
     return EXIT.failed;
   }

@@ -1,13 +1,16 @@
 /** The command line's grammar: `plan` or `apply` and their flags, checked before anything is read. */
 import { parseArgs } from 'node:util';
 import { isRegion } from '../shared/config.js';
+import { clipText } from '../shared/errors.js';
+import { parseDuration } from './saved-plan.js';
 
 export const USAGE = `Usage: npm run reconciler -- <command> [options]
        node --import tsx cli/main.ts <command> [options]
 
 Commands:
-  plan    show what a sweep would change in Mackerel, and why (a dry run: writes nothing anywhere)
-  apply   plan, ask "Apply N actions? [y/N]", then perform exactly the actions shown
+  plan          show what a sweep would change in Mackerel, and why (a dry run: writes nothing anywhere)
+  apply         plan, ask "Apply N actions? [y/N]", then perform exactly the actions shown
+  apply <file>  perform exactly the plan saved by "plan --out <file>" (no question: it was reviewed)
 
 Options:
   --regions <r1,r2>     regions to reconcile (default: REGIONS, else AWS_REGION)
@@ -15,14 +18,18 @@ Options:
   --instance <i-...>    only these instances, like a replay of instance ids (repeatable, or comma list)
   --json                print the report as JSON on stdout; progress, logs and prompts go to stderr
   -y, --yes             apply: do not ask for confirmation (needed when stdin is not a terminal)
-  --detailed-exitcode   plan: exit 3 when there are changes to apply
+  --detailed-exitcode   plan: exit 3 when there are changes to apply (or held back)
+  --out <file>          plan: also save the plan there, for "apply <file>"
+  --max-age <duration>  apply <file>: refuse a plan older than this (default 1h; e.g. 30m, 2h, 90s)
+  --max-retire <n>      this run only: the circuit breaker's MAX_RETIRE_PER_RUN
+  --max-retire-percent <p>  this run only: the circuit breaker's MAX_RETIRE_PERCENT
   -q, --quiet           no progress lines
   -v, --verbose         log the engine's info messages (stderr)
   -h, --help            this help
 
 Exit codes: 0 ok (plan: also with changes, unless --detailed-exitcode); 1 error, a region that could not
 be read, a failed action, or apply refused or cancelled; 2 bad command line; 3 plan --detailed-exitcode
-with changes pending.
+with changes pending; 4 plan --detailed-exitcode, incomplete (a region could not be read).
 
 Configuration comes from the same environment as the Lambda functions (MACKEREL_APIKEY or
 MACKEREL_APIKEY_PARAMETER, STATE_TABLE, REGIONS, MAX_RETIRE_PER_RUN, ...); AWS credentials and the
@@ -47,7 +54,18 @@ export interface Options {
   detailedExitcode: boolean;
   quiet: boolean;
   verbose: boolean;
+  /** plan: where to save the plan */
+  out?: string;
+  /** apply: the saved plan to perform */
+  planFile?: string;
+  /** apply <file>: the oldest plan accepted, in ms */
+  maxAgeMs: number;
+  /** this run's circuit breaker limits, over MAX_RETIRE_PER_RUN / MAX_RETIRE_PERCENT */
+  maxRetire?: number;
+  maxRetirePercent?: number;
 }
+
+export const DEFAULT_MAX_AGE_MS = 60 * 60 * 1000;
 
 export type CommandLine = { help: true } | { help: false; options: Options };
 
@@ -64,6 +82,10 @@ const FLAGS = {
   quiet: { type: 'boolean', short: 'q' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
+  out: { type: 'string' },
+  'max-age': { type: 'string' },
+  'max-retire': { type: 'string' },
+  'max-retire-percent': { type: 'string' },
 } as const;
 
 /** parseArgs' own messages, reworded to name the flag first and without its advice about `--`. */
@@ -72,6 +94,10 @@ function reword(e: unknown): UsageError {
   const code = (e as { code?: unknown }).code;
   const flag = /'(-[^' ]+)/.exec(message)?.[1];
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return new UsageError(`unknown option ${flag ?? message}`);
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && message.includes('ambiguous')) {
+    // `--regions -q`: the value looks like a flag, so the flag's value was probably forgotten.
+    return new UsageError(`${flag ?? 'an option'} needs a value (the next word starts with "-", so it looks like a flag)`);
+  }
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
     const named = (/'([^']+)'/.exec(message)?.[1] ?? flag ?? '').replace(/ <value>$/, '');
     return new UsageError(
@@ -102,9 +128,10 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   const [command, ...extra] = positionals;
   if (command === undefined) throw new UsageError('missing command: plan or apply');
   if (!(COMMANDS as readonly string[]).includes(command)) {
-    throw new UsageError(`unknown command "${command}": use plan or apply`);
+    throw new UsageError(`unknown command "${clipText(command, 40)}": use plan or apply`);
   }
-  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}" after ${command}`);
+  const planFile = command === 'apply' ? extra.shift() : undefined;
+  if (extra.length > 0) throw new UsageError(`unexpected argument "${clipText(extra[0] ?? '', 40)}" after ${command}`);
 
   const options: Options = {
     command: command as Command,
@@ -114,7 +141,10 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     detailedExitcode: values['detailed-exitcode'] ?? false,
     quiet: values.quiet ?? false,
     verbose: values.verbose ?? false,
+    maxAgeMs: DEFAULT_MAX_AGE_MS,
   };
+  savedPlanOptions(options, values, planFile);
+  limitOptions(options, values);
   if (options.yes && command !== 'apply') throw new UsageError('--yes only applies to apply');
   if (options.detailedExitcode && command !== 'plan') {
     throw new UsageError('--detailed-exitcode only applies to plan');
@@ -141,4 +171,43 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     options.instanceIds = [...new Set(ids)];
   }
   return { help: false, options };
+}
+
+type Values = ReturnType<typeof parse>['values'];
+
+/** `plan --out`, `apply <file> [--max-age]`: what goes with what. */
+function savedPlanOptions(options: Options, values: Values, planFile: string | undefined): void {
+  if (values.out !== undefined) {
+    if (options.command !== 'plan') throw new UsageError('--out only applies to plan');
+    if (values.out.trim() === '') throw new UsageError('--out needs a file name');
+    options.out = values.out;
+  }
+  if (planFile !== undefined) {
+    options.planFile = planFile;
+    if (values.instance !== undefined) {
+      throw new UsageError('--instance cannot be given with a plan file: the plan says which instances');
+    }
+  }
+  if (values['max-age'] !== undefined) {
+    if (planFile === undefined) throw new UsageError('--max-age only applies to apply <plan file>');
+    const ms = parseDuration(values['max-age']);
+    if (ms === undefined || ms <= 0) {
+      throw new UsageError(`--max-age: "${clipText(values['max-age'], 40)}" is not a duration (e.g. 30m, 1h, 90s)`);
+    }
+    options.maxAgeMs = ms;
+  }
+}
+
+/** `--max-retire`, `--max-retire-percent`: the circuit breaker's limits for this run. */
+function limitOptions(options: Options, values: Values): void {
+  const whole = (flag: string, text: string | undefined, max: number) => {
+    if (text === undefined) return undefined;
+    const n = Number(text.trim());
+    if (text.trim() === '' || !Number.isInteger(n) || n < 0 || n > max) {
+      throw new UsageError(`${flag}: "${clipText(text, 40)}" is not a whole number from 0 to ${max}`);
+    }
+    return n;
+  };
+  options.maxRetire = whole('--max-retire', values['max-retire'], 1_000_000);
+  options.maxRetirePercent = whole('--max-retire-percent', values['max-retire-percent'], 100);
 }

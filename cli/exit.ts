@@ -12,6 +12,8 @@ export const EXIT = {
   usage: 2,
   /** plan --detailed-exitcode: the plan has actions */
   changes: 3,
+  /** plan --detailed-exitcode: the plan is incomplete (a region could not be read): neither "no changes" nor 3 */
+  incomplete: 4,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

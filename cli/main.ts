@@ -4,5 +4,7 @@
  */
 import { cli } from './app.js';
 import { processIo } from './io.js';
+import { suppressSdkNodeNotice } from './notice.js';
 
+suppressSdkNodeNotice();
 process.exitCode = await cli(process.argv.slice(2), processIo());

@@ -202,6 +202,7 @@ export function summary(report: Report): string {
       `Unknown state: ${plural(report.unknownInstanceIds.length, 'instance')} (${report.unknownInstanceIds.join(', ')}): left alone`,
     );
   }
+  for (const w of report.warnings ?? []) lines.push(`Warning: ${w}`);
   const odd = report.unreadableHosts ?? [];
   if (odd.length > 0) {
     const shown = odd.slice(0, 10).map((u) => `${u.id ?? '(no id)'} ${u.field}: ${u.problem}`);
@@ -229,11 +230,19 @@ export function renderPlan(report: Report, layout: Layout = {}): string {
   const out: string[] = [];
   const planned = report.actions.filter((a) => a.outcome !== 'held');
   const held = report.actions.filter((a) => a.outcome === 'held');
+  const failed = report.regions.filter((r) => !r.ok).map((r) => r.region);
+  if (failed.length > 0) {
+    // Never "No changes" when part of the fleet could not be read: nothing is known about it.
+    out.push(
+      `Incomplete: EC2 could not be read in ${failed.join(', ')} (below); the plan covers only what was read.\n`,
+    );
+  }
   if (planned.length === 0 && held.length === 0) {
-    out.push('No changes: the Mackerel hosts of this account’s instances match EC2.\n');
+    if (failed.length === 0) out.push('No changes: the Mackerel hosts of this account’s instances match EC2.\n');
   } else if (planned.length === 0) {
     out.push('No changes will be made, but some are held back (below).\n');
   } else {
+    if (failed.length > 0) out.push('\n');
     out.push(
       `Plan: ${plural(planned.length, 'action')} (${countBy(planned, (a) => a.kind)})\n\n`,
       actionsTable(planned, layout),
@@ -252,9 +261,9 @@ function heldSection(report: Report, held: readonly ActionResult[], layout: Layo
   return [
     `\nHeld back by the circuit breaker: ${plural(held.length, 'retirement')}${limits}; none will be performed:\n\n`,
     actionsTable(held, layout),
-    '\nIf these retirements are real (a big scale-in, an environment torn down), retire them deliberately: replay\n',
-    'their instance ids (`{"instanceIds": [...]}`, not subject to the breaker), or raise MAX_RETIRE_PER_RUN /\n',
-    'MAX_RETIRE_PERCENT for one run.\n\n',
+    '\nIf these retirements are real (a big scale-in, an environment torn down), retire them deliberately: for\n',
+    `this run only, \`apply --max-retire ${cb?.retirements ?? held.length} --max-retire-percent 100\` (confirmed like any\n`,
+    'apply); or replay their instance ids (`{"instanceIds": [...]}`, not subject to the breaker).\n\n',
   ].join('');
 }
 

@@ -19,10 +19,18 @@ const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 
+// A value is echoed back in the message, cut so that a pasted file does not fill the terminal.
+const clip = (value) => {
+  const s = String(value);
+  return s.length <= 100 ? s : `${s.slice(0, 100)}… (${s.length - 100} more characters)`;
+};
+
 class ParamError extends Error {
   constructor(name, message, value) {
-    super(`--param ${name}: ${message}, got "${value}"`);
+    super(`--param ${name}: ${message}, got "${clip(value)}"`);
     this.name = 'ParamError';
+    // osls prints a function's error by its stack: a bad parameter is the person's to fix, not a code trace.
+    this.stack = `${this.name}: ${this.message}`;
   }
 }
 

@@ -48,3 +48,12 @@ export function describeError(e: unknown): { error: string; errorName: string } 
   if (e instanceof Error) return { error: e.message, errorName: e.name };
   return { error: String(e), errorName: 'Error' };
 }
+
+/**
+ * Text from outside (a payload key, a value, a response) cut to `max` characters, so a megabyte of input is
+ * never echoed whole into a message or a log line. Says how much was left out.
+ */
+export function clipText(text: string, max = 200): string {
+  if (text.length <= max) return text;
+  return `${text.slice(0, max)}… (${(text.length - max).toLocaleString('en-US')} more characters)`;
+}

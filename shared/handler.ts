@@ -7,6 +7,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { clipText } from './errors.js';
 import { logger } from './logger.js';
 import { metrics, recordRun } from './metrics.js';
 import type { Report } from './reconcile/run.js';
@@ -31,9 +32,12 @@ export function lambda(name: string, run: (event: unknown, context: Context) => 
       skipped: report.skipped,
       dryRun: report.dryRun,
       circuitBreaker: report.circuitBreaker,
+      warnings: report.warnings,
       // A dry-run rollout is read in the logs: say what would have been done (the first 200 actions).
       ...(report.dryRun ? { wouldDo: report.actions.slice(0, 200).map(wouldDo) } : {}),
     });
+    // Nothing silent: what a person should look at is a WARN line, not buried in the INFO one.
+    if (report.warnings?.length) logger.warn(`${name}: ${report.warnings.length} warning(s)`, { warnings: report.warnings.slice(0, 50) });
     return report;
   })
     // The invocation's X-Ray segment; the run's steps are its subsegments (shared/tracing.ts). The report is
@@ -44,7 +48,8 @@ export function lambda(name: string, run: (event: unknown, context: Context) => 
     .use({
       onError: async (request) => {
         const e = request.error as Error | undefined;
-        logger.error(`${name} failed`, { error: { name: e?.name, message: e?.message } });
+        // Clipped: a message may quote input, and one log line must stay readable.
+        logger.error(`${name} failed`, { error: { name: e?.name, message: clipText(e?.message ?? '', 2000) } });
       },
     });
 }

@@ -3,6 +3,7 @@
  * operator can alarm on. The figures are derived from the run's report only, so they cannot disagree with it.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logger } from './logger.js';
 import type { Report } from './reconcile/run.js';
 
 export const METRICS_NAMESPACE_DEFAULT = 'MackerelReconciler';
@@ -61,11 +62,29 @@ export function eventLatency(event: unknown, report: Report, now: number = Date.
 
 let instance: Metrics | undefined;
 
+/**
+ * Powertools Metrics' own advice, through the service's logger. Two notices are expected here and only debug:
+ * a failed invocation has no metrics to publish (the error is logged on its own), and invocations sharing a
+ * container at once (only tests do that) add the same dimensions. Anything else stays a warning.
+ */
+const EXPECTED_ADVICE = /^(No application metrics to publish|Dimension "[^"]+" has already been added)/;
+const metricsAdvice = {
+  debug: (...a: unknown[]) => logger.debug(String(a[0] ?? '')),
+  info: (...a: unknown[]) => logger.info(String(a[0] ?? '')),
+  warn: (...a: unknown[]) => {
+    const text = String(a[0] ?? '');
+    if (EXPECTED_ADVICE.test(text)) logger.debug(text);
+    else logger.warn(text);
+  },
+  error: (...a: unknown[]) => logger.error(String(a[0] ?? '')),
+};
+
 /** One Metrics per container, created at first use so that it reads the environment of the invocation. */
 export function metrics(): Metrics {
   instance ??= new Metrics({
     namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE_DEFAULT,
     serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'mackerel-reconciler',
+    logger: metricsAdvice,
   });
   return instance;
 }

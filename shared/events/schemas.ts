@@ -1,5 +1,6 @@
 /** Input schemas: what the handlers accept, rejected with a message naming the field when wrong. */
 import { z } from 'zod';
+import { clipText } from '../errors.js';
 
 export const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
 export const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
@@ -143,9 +144,9 @@ export class InputError extends Error {
     readonly what: string,
     readonly issues: { path: string; message: string }[],
   ) {
-    super(
-      `invalid ${what}: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`,
-    );
+    const shown = issues.slice(0, 10).map((i) => (i.path ? `${i.path}: ${i.message}` : i.message));
+    const more = issues.length > 10 ? `; and ${issues.length - 10} more` : '';
+    super(clipText(`invalid ${what}: ${shown.join('; ')}${more}`, 2000));
   }
 }
 
@@ -155,11 +156,15 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what:
   throw new InputError(
     what,
     res.error.issues.map((i) => ({
-      path: i.path.map(String).join('.'),
+      // Keys and paths come from the input: a megabyte-long key must not be echoed whole into a log line.
+      path: clipText(i.path.map(String).join('.'), 100),
       message:
         i.code === 'unrecognized_keys'
-          ? `unknown field(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`
-          : i.message,
+          ? `unknown field(s) ${i.keys
+              .slice(0, 10)
+              .map((k) => `"${clipText(k, 60)}"`)
+              .join(', ')}${i.keys.length > 10 ? ` and ${i.keys.length - 10} more` : ''}`
+          : clipText(i.message, 300),
     })),
   );
 }

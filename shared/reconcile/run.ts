@@ -79,6 +79,10 @@ export interface Report {
   /** ECS tasks opted out by their tag, and tasks whose state could not be read (their hosts are left alone) */
   ignoredTaskArns?: string[];
   unknownTaskArns?: string[];
+  /** what a person should look at though nothing failed (an empty region, an id EC2 does not know), one line each */
+  warnings?: string[];
+  /** given instance ids (replay, `--instance`) EC2 did not return, with the regions it was asked in */
+  notFoundInstances?: { instanceId: string; regions: string[] }[];
 }
 
 export interface AnnotationsReport {
@@ -390,6 +394,7 @@ async function sweep(rt: RunContext, opts: RunOptions & { regions?: string[] }):
       }),
     );
     await planAndAct(rt, observed, policyOf(rt, dryRun, true), report, opts);
+    warnEmptyRegions(report, observed);
   } finally {
     if (!dryRun) await rt.store.releaseLease(SWEEP_LEASE, report.runId);
   }
@@ -416,11 +421,29 @@ async function instances(rt: RunContext, instanceIds: string[], opts: RunOptions
   );
   const p = await planAndAct(rt, observed, policyOf(rt, report.dryRun, false), report, opts);
   for (const id of instanceIds) {
-    if (unsettled(observed, p, id) !== undefined && !report.unknownInstanceIds.includes(id)) {
-      report.unknownInstanceIds.push(id);
-    }
+    const why = unsettled(observed, p, id);
+    if (why !== undefined && !report.unknownInstanceIds.includes(id)) report.unknownInstanceIds.push(id);
+    if (why !== undefined && !why.lookFailed) warnNotFound(report, id, rt.config.regions);
   }
   return finish(rt, report, started);
+}
+
+/** A given id EC2 did not return: said per id, so a mistyped one is never a silent no-op. */
+function warnNotFound(report: Report, instanceId: string, regions: readonly string[]): void {
+  (report.notFoundInstances ??= []).push({ instanceId, regions: [...regions] });
+  (report.warnings ??= []).push(`${instanceId} is not known to EC2 in ${regions.join(', ')}: nothing done`);
+}
+
+/** A configured region where EC2 shows no instance and the store knows none: a wrong region or credentials? */
+function warnEmptyRegions(report: Report, observed: Observed): void {
+  const known = new Set(observed.stored.records.map((r) => r.region));
+  for (const r of observed.observation.regions) {
+    if (!r.ok || r.instanceCount > 0 || known.has(r.region)) continue;
+    (report.warnings ??= []).push(
+      `EC2 shows no instances in ${r.region} and the state table knows none there: ` +
+        'check REGIONS and that the credentials reach this account and region',
+    );
+  }
 }
 
 /**

@@ -288,11 +288,14 @@ describe('command line errors', () => {
     [['plan', '--frobnicate'], 'unknown option --frobnicate'],
     [['plan', '--regions', 'tokyo'], '--regions: "tokyo" is not a region name'],
     [['destroy'], 'unknown command "destroy"'],
-  ])('%j: exit 2, the message names it, usage follows, nothing is read', async (args, message) => {
+    [['plan', '--regions', '-q'], '--regions needs a value (the next word starts with "-", so it looks like a flag)'],
+  ])('%j: exit 2, one line naming it and pointing to --help, nothing is read', async (args, message) => {
     const r = await cli(args);
     expect(r.code, show(r)).toBe(2);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain(`mackerel-reconciler: ${message}`);
-    expect(r.stderr).toContain('Usage:');
+    expect(r.stderr).toContain('(see --help)');
+    expect(r.stderr).not.toContain('Usage:');
     expect(r.stdout).toBe('');
     expect(w.sb.sts.calls).toEqual([]);
     expect(w.sb.mackerel.calls).toEqual([]);

@@ -149,7 +149,9 @@ describe('renderPlan', () => {
         findings: { published: 0, failed: 0, detailTypes: {} },
       }),
     );
-    expect(text).toContain('No changes: the Mackerel hosts of this account’s instances match EC2.\n');
+    // A region that could not be read: never headlined "No changes".
+    expect(text).toContain('Incomplete: EC2 could not be read in us-east-1 (below); the plan covers only what was read.\n');
+    expect(text).not.toContain('No changes');
     expect(text).toContain('40 instances (ap-northeast-1: 40, us-east-1: FAILED)');
     expect(text).toContain('Region us-east-1 could not be read, so nothing is retired there: UnauthorizedOperation: no\n');
     expect(text).toContain(
@@ -159,6 +161,11 @@ describe('renderPlan', () => {
     expect(text).toContain('Ignored: 1 instance tagged mackerel-reconciler:ignore=true (i-ign)\n');
     expect(text).toContain('Unknown state: 1 instance (i-unk): left alone\n');
     expect(text).not.toContain('Findings');
+  });
+
+  it('prints every warning of the report, one line each', () => {
+    const text = renderPlan(report({ warnings: ['i-0123456789abcdef0 is not known to EC2 in ap-northeast-1: nothing done'] }));
+    expect(text).toContain('Warning: i-0123456789abcdef0 is not known to EC2 in ap-northeast-1: nothing done\n');
   });
 
   it('given instances have no circuit breaker, and says so', () => {

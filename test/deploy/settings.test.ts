@@ -124,4 +124,19 @@ describe('deployment settings', () => {
   ])('rejects a bad %s, naming it', (_rule, over, message) => {
     expect(() => withParams(over)).toThrow(message);
   });
+
+  // osls prints a settings function's error by its `stack`: one line, no JavaScript trace, the value clipped.
+  it('a bad parameter is one line for osls (its stack is its message), a huge value clipped', () => {
+    const error = (() => {
+      try {
+        withParams({ regions: `tokyo${'x'.repeat(10_000)}` });
+      } catch (e) {
+        return e as Error;
+      }
+      throw new Error('accepted');
+    })();
+    expect(error.stack).toBe(`ParamError: ${error.message}`);
+    expect(error.stack?.split('\n')).toHaveLength(1);
+    expect(error.message.length).toBeLessThan(250);
+  });
 });
