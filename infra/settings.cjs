@@ -80,7 +80,7 @@ function settingsOf(raw, deploymentRegion) {
     throw new ParamError('createEventBus', 'needs --param eventBusName=<a name other than default>', 'true');
   }
 
-  const apiKeyParameter = matching('apiKeyParameter', p('apiKeyParameter'), SSM_NAME, 'an SSM parameter name');
+  const apiKeyParameterRaw = p('apiKeyParameter').trim();
   const apiKeyKmsKeyArn = p('apiKeyKmsKeyArn').trim();
   if (apiKeyKmsKeyArn !== '') matching('apiKeyKmsKeyArn', apiKeyKmsKeyArn, KMS_KEY_ARN, 'a KMS key ARN or empty');
 
@@ -105,6 +105,14 @@ function settingsOf(raw, deploymentRegion) {
     }
     if (am.protocol !== 'https:') throw new ParamError('alertmanagerUrl', 'must be an https URL or empty', alertmanagerUrl);
   }
+  // Empty: Mackerel is off, which only makes sense with Alertmanager as the backend (the code refuses neither).
+  if (apiKeyParameterRaw === '' && alertmanagerUrl === '') {
+    throw new ParamError('apiKeyParameter', 'is required unless alertmanagerUrl is set (Alertmanager alone)', '');
+  }
+  const apiKeyParameter =
+    apiKeyParameterRaw === ''
+      ? ''
+      : matching('apiKeyParameter', apiKeyParameterRaw, SSM_NAME, 'an SSM parameter name (or empty with alertmanagerUrl)');
   const alertmanagerAuthParameter = opt('alertmanagerAuthParameter', '').trim();
   if (alertmanagerAuthParameter !== '') {
     matching('alertmanagerAuthParameter', alertmanagerAuthParameter, SSM_NAME, 'an SSM parameter name or empty');

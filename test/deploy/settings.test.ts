@@ -78,6 +78,11 @@ describe('deployment settings', () => {
       { apiKeyParameter: 'mackerel-api-key' },
       { apiKeyParameterArnPath: 'mackerel-api-key' },
     ],
+    [
+      'no Mackerel API key when Alertmanager is the only backend',
+      { apiKeyParameter: '', alertmanagerUrl: 'https://alertmanager.example.com' },
+      { apiKeyParameter: '', alertmanagerUrl: 'https://alertmanager.example.com' },
+    ],
     ['a cron schedule', { sweepSchedule: 'cron(0/10 * * * ? *)' }, { sweepSchedule: 'cron(0/10 * * * ? *)' }],
     ['archive kept forever', { archiveRetentionDays: '0' }, { archiveRetentionDays: 0 }],
     [
@@ -101,6 +106,11 @@ describe('deployment settings', () => {
     ['createEventBus needs a bus name', { createEventBus: 'true' }, '--param createEventBus: needs --param eventBusName='],
     ['eventBusName', { eventBusName: 'no spaces' }, '--param eventBusName: must be an EventBridge bus name'],
     ['apiKeyParameter', { apiKeyParameter: 'bad name!' }, '--param apiKeyParameter: must be an SSM parameter name'],
+    [
+      'apiKeyParameter empty without Alertmanager',
+      { apiKeyParameter: '' },
+      '--param apiKeyParameter: is required unless alertmanagerUrl is set (Alertmanager alone)',
+    ],
     ['apiKeyKmsKeyArn', { apiKeyKmsKeyArn: 'alias/aws/ssm' }, '--param apiKeyKmsKeyArn: must be a KMS key ARN or empty'],
     ['mackerelApiBase over http', { mackerelApiBase: 'http://x.io' }, '--param mackerelApiBase: must be an https URL'],
     ['mackerelApiBase not a URL', { mackerelApiBase: 'api.mackerelio.com' }, '--param mackerelApiBase: must be an https URL'],

@@ -459,6 +459,16 @@ describe('least-privilege IAM', () => {
     }
   });
 
+  it('Mackerel off (Alertmanager alone): the API key grant exists only while apiKeyParameter is set', () => {
+    expect(raw.Conditions?.HasApiKeyParameter).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'ApiKeyParameter' }, ''] }] });
+    expect(raw.Parameters?.ApiKeyParameter?.Default).toBe('/mackerel-reconciler/api-key');
+    for (const fn of [...FUNCTIONS, 'task-state-change'] as const) {
+      const doc = (raw.Resources[ROLE[fn]]!.Properties!.Policies as JsonObject[])[0]!.PolicyDocument as JsonObject;
+      const read = (doc.Statement as Json[]).filter((s) => JSON.stringify(s).includes('"ReadApiKey"'));
+      expect(read).toMatchObject([{ 'Fn::If': ['HasApiKeyParameter', { Sid: 'ReadApiKey' }, { Ref: 'AWS::NoValue' }] }]);
+    }
+  });
+
   it('Alertmanager: its variables, and ssm:GetParameter on its credential only when one is configured', () => {
     for (const fn of FUNCTIONS) {
       const byId = Object.fromEntries(statementsOf(tpl, ROLE[fn]).map((s) => [s.Sid, s]));
