@@ -41,6 +41,10 @@ export function runMetrics(report: Report): RunMetric[] {
     count('HeldRetirements', report.counts.held),
     count('RolesMerged', acted.filter((a) => a.kind === 'merge-roles').length),
     count('ChecksReported', acted.filter((a) => a.kind === 'report-check').length),
+    count('AlertsClosed', acted.filter((a) => a.kind === 'close-alerts').length),
+    count('AgentsRepaired', acted.filter((a) => a.kind === 'repair-agent').length),
+    count('SilencesChanged', acted.filter((a) => a.kind === 'am-silence' || a.kind === 'am-expire').length),
+    count('AlertmanagerAlertsPosted', acted.filter((a) => a.kind === 'am-alert').length),
   ];
   if (report.trigger === 'sweep' && report.status !== 'skipped') {
     metrics.push({ name: 'SweepDuration', unit: MetricUnit.Milliseconds, value: report.durationMs });

@@ -45,6 +45,7 @@ describe('metrics', () => {
     w.sb.ec2.setState(gone.inst.instanceId, 'terminated');
     w.sb.ec2.setState(stopped.inst.instanceId, 'stopped');
     w.sb.mackerel.inject({ pathPrefix: '/api/v0/hosts', method: 'GET', status: 500, times: 1 });
+    w.sb.mackerel.addAlert({ hostId: stopped.hostId });
 
     const report = await w.onSweep();
 
@@ -60,6 +61,9 @@ describe('metrics', () => {
       dryRun: 'false',
       HostsRetired: 1,
       StatusesChanged: 1,
+      AlertsClosed: 1,
+      AgentsRepaired: 0,
+      SilencesChanged: 0,
       DuplicatesMerged: 0,
       MackerelApiRetries: 1,
       CircuitBreakerTripped: 0,

@@ -888,7 +888,7 @@ describe('dashboard and tracing', () => {
     }
     // what the issue asks to see
     const shown = new Set(own.map((m) => m.name));
-    for (const name of ['Runs', 'HostsRetired', 'StatusesChanged', 'HeldRetirements', 'ActionsFailed', 'EventLatency']) {
+    for (const name of ['Runs', 'HostsRetired', 'StatusesChanged', 'HeldRetirements', 'ActionsFailed', 'EventLatency', 'AlertsClosed', 'AgentsRepaired', 'SilencesChanged']) {
       expect([...shown]).toContain(name);
     }
   });
@@ -905,9 +905,13 @@ describe('dashboard and tracing', () => {
       expect(dlq).toMatchObject([
         { name: 'ApproximateNumberOfMessagesVisible', values: { QueueName: props(t, 'DeadLetterQueue').QueueName } },
       ]);
-      const functionNames = FUNCTIONS.map((fn) => props(t, LOGICAL[fn]).FunctionName);
+      const functionNames = [
+        ...FUNCTIONS.map((fn) => props(t, LOGICAL[fn]).FunctionName),
+        props(t, 'TaskDashstateDashchangeLambdaFunction').FunctionName,
+      ];
       const lambda = aws.filter((m) => m.namespace === 'AWS/Lambda');
-      expect(lambda.length).toBeGreaterThanOrEqual(3);
+      expect(lambda.length).toBeGreaterThanOrEqual(4);
+      expect(lambda.map((m) => m.values.FunctionName)).toContain(`mackerel-reconciler-${stage}-task-state-change`);
       for (const m of lambda) expect(functionNames).toContain(m.values.FunctionName);
       expect(props(t, 'Dashboard').DashboardName).toBe(`mackerel-reconciler-${stage}`);
     }
