@@ -24,6 +24,7 @@ export const EVENT_GOALS: Record<string, { max: number; text: string; label: str
   'EC2 DescribeInstances': { max: 1, text: '1', label: 'one DescribeInstances' },
   'Mackerel host look-ups': { max: 3, text: '≤ 3 (filtered, never the whole list)', label: 'at most 3 filtered host look-ups' },
   'action calls (Mackerel writes + EC2 modify)': { max: 1, text: '1 (the action)', label: 'the action itself' },
+  'Mackerel open-alerts listing': { max: 1, text: '≤ 1 (a poweroff only)', label: 'at most one alerts listing' },
   'DynamoDB requests': { max: 3, text: '≤ 3', label: 'at most 3 DynamoDB requests' },
 };
 /**

@@ -24,12 +24,15 @@ export function eventCallFamilies(c: CallCounts): Record<string, number> {
   const hostLookups = m('GET /api/v0/hosts') + m('GET /api/v0/hosts-by-custom-identifier/:id') + m('GET /api/v0/hosts/:id');
   const mackerelAll = sum(c.mackerel);
   const annotations = m('POST /api/v0/graph-annotations');
+  const alertsListing = m('GET /api/v0/alerts');
   const ec2All = sum(c.ec2);
   return {
     'EC2 DescribeInstances': c.ec2.DescribeInstances ?? 0,
     'Mackerel host look-ups': hostLookups,
     'action calls (Mackerel writes + EC2 modify)':
-      mackerelAll - hostLookups - m('GET /api/v0/tsdb/latest') - annotations + (ec2All - (c.ec2.DescribeInstances ?? 0)),
+      mackerelAll - hostLookups - m('GET /api/v0/tsdb/latest') - annotations - alertsListing + (ec2All - (c.ec2.DescribeInstances ?? 0)),
+    // a poweroff reads the open alerts once (#12), to close the powered-off host's: not the action itself
+    'Mackerel open-alerts listing': alertsListing,
     // after the action: one per service of the host it retired or powered off (not the action itself)
     'Mackerel graph annotations': annotations,
     'Mackerel other reads': m('GET /api/v0/tsdb/latest'),
