@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { ec2StateChangeEvent, scheduledEvent, startSandbox } from '../../sandbox/index.js';
+import { ec2StateChangeEvent, ecsTaskStateChangeEvent, SANDBOX_REGION, scheduledEvent, startSandbox } from '../../sandbox/index.js';
 import { deployBuildOptions } from '../esbuild-options.js';
 import type { ColdResult } from '../results.js';
 import { median } from '../stats.js';
@@ -92,6 +92,13 @@ export async function coldBench(opts: { runs: number; seed: number }): Promise<D
         id: 'bench-event',
       }),
       replay: { instanceIds: [inst.instanceId], dryRun: true },
+      // a stopped task ECS no longer knows (MISSING): a whole invocation, DescribeTasks included
+      'task-state-change': ecsTaskStateChangeEvent({
+        accountId: sb.accountId,
+        taskArn: `arn:aws:ecs:${SANDBOX_REGION}:${sb.accountId}:task/web/${'0'.repeat(31)}1`,
+        clusterArn: `arn:aws:ecs:${SANDBOX_REGION}:${sb.accountId}:cluster/web`,
+        id: 'bench-task-event',
+      }),
     };
 
     const functions: Data['functions'] = [];
