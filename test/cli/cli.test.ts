@@ -4,7 +4,7 @@
  * its call logs, its hosts, the state table.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type CliResult, runCli, runCliOnTerminal, terminalAvailable } from '../support/cli.js';
+import { runCli, runCliOnTerminal, show, terminalAvailable } from '../support/cli.js';
 import { createWorld, type World } from '../support/world.js';
 
 let w: World;
@@ -44,7 +44,6 @@ const rowOf = (out: string, hostId: string) =>
     ?.trim()
     .split(/\s{2,}/);
 
-const show = (r: CliResult) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
 describe('plan', () => {
   it('prints every planned action with its reason and a summary, and writes nothing anywhere', async () => {

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type CliResult, ROOT, runCli } from '../support/cli.js';
+import { type CliResult, ROOT, runCli, show } from '../support/cli.js';
 import { createWorld, type World } from '../support/world.js';
 
 let w: World;
@@ -16,7 +16,6 @@ beforeEach(async () => {
 afterEach(() => w.stop());
 
 const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { env: { ...w.sb.env, ...env } });
-const show = (r: CliResult) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 const STACK = /\n\s+at /;
 
 /** The last line of stderr (progress and retry warnings come before it). */

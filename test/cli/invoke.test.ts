@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type CliResult, ROOT } from '../support/cli.js';
+import { type CliResult, ROOT, show } from '../support/cli.js';
 import { createWorld, type World } from '../support/world.js';
 
 let w: World;
@@ -26,7 +26,6 @@ function invoke(args: string[]): Promise<CliResult> {
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
-const show = (r: CliResult) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
 describe('npm run invoke', () => {
   it('replay: runs the handler for real and prints its report; the host is retired', async () => {

@@ -4,7 +4,7 @@
  * --detailed-exitcode).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type CliResult, runCli } from '../support/cli.js';
+import { runCli, show } from '../support/cli.js';
 import { createWorld, type World } from '../support/world.js';
 
 let w: World;
@@ -15,7 +15,6 @@ beforeEach(async () => {
 afterEach(() => w.stop());
 
 const cli = (args: string[]) => runCli(args, { env: w.sb.env });
-const show = (r: CliResult) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
 describe('the command line says what a run could not see', () => {
   it('--instance with an id EC2 does not know: printed per id', async () => {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PLAN_FORMAT, PLAN_FORMAT_VERSION, type SavedPlan } from '../../cli/saved-plan.js';
-import { type CliResult, runCli } from '../support/cli.js';
+import { runCli, show } from '../support/cli.js';
 import { createWorld, type World } from '../support/world.js';
 
 let w: World;
@@ -24,7 +24,6 @@ afterEach(async () => {
 });
 
 const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { env: { ...w.sb.env, ...env } });
-const show = (r: CliResult) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 const mackerelWrites = () => w.sb.mackerel.writeCalls().map((c) => `${c.method} ${c.path}`);
 
 function drift() {

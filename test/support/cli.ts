@@ -14,6 +14,9 @@ export interface CliResult {
   stderr: string;
 }
 
+/** A CLI run as a failing assertion prints it: exit code, stdout, stderr. */
+export const show = (r: CliResult) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+
 export interface CliRun {
   env: Record<string, string>;
   /** written to stdin, then stdin is closed; without it stdin is /dev/null-like (closed at once) */
