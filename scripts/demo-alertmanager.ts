@@ -50,6 +50,14 @@ export async function demoAlertmanager(sb: Sandbox, h: { sweep: Handler; stateCh
     const started = stopped[0];
     if (!started) throw new Error('no stopped instance was silenced');
     sb.ec2.setState(started, 'running');
+    // Its agent starts with the machine and posts again (it stopped posting when the instance stopped).
+    const nowS = Math.floor(Date.now() / 1000);
+    for (const host of sb.mackerel.hosts.values()) {
+      const cloud = (host.meta?.cloud ?? {}) as { metadata?: Record<string, unknown> };
+      if (host.customIdentifier === `${started}.ec2.amazonaws.com` || cloud.metadata?.['instance-id'] === started) {
+        sb.mackerel.setLatestMetric(host.id, 'loadavg5', nowS, 0.3);
+      }
+    }
     const event = ec2StateChangeEvent({ accountId: sb.accountId, instanceId: started, state: 'running' });
     const back = await h.stateChange(event, lambdaContext(sb.functionArn('instance-state-change')));
     line(`  ${started} started again, its event: ${counts(back)}`);
