@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, runCliOnTerminal, show, terminalAvailable } from '../support/cli.js';
-import { createWorld, type World } from '../support/world.js';
+import { createWorld, driftedFleet, type World } from '../support/world.js';
 
 let w: World;
 beforeEach(async () => {
@@ -14,15 +14,7 @@ beforeEach(async () => {
 });
 afterEach(() => w.stop());
 
-/** Ten healthy instances, one terminated and one stopped, each with its integration host. */
-function drift() {
-  w.healthy(10);
-  const terminated = w.instanceWithHost();
-  w.sb.ec2.setState(terminated.inst.instanceId, 'terminated');
-  const stopped = w.instanceWithHost();
-  w.sb.ec2.setState(stopped.inst.instanceId, 'stopped');
-  return { terminated, stopped };
-}
+const drift = () => driftedFleet(w);
 
 const cli = (args: string[], input?: string) => runCli(args, { env: w.sb.env, input });
 

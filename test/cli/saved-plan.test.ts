@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PLAN_FORMAT, PLAN_FORMAT_VERSION, type SavedPlan } from '../../cli/saved-plan.js';
 import { runCli, show } from '../support/cli.js';
-import { createWorld, type World } from '../support/world.js';
+import { createWorld, driftedFleet, type World } from '../support/world.js';
 
 let w: World;
 let dir: string;
@@ -26,14 +26,7 @@ afterEach(async () => {
 const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { env: { ...w.sb.env, ...env } });
 const mackerelWrites = () => w.sb.mackerel.writeCalls().map((c) => `${c.method} ${c.path}`);
 
-function drift() {
-  w.healthy(10);
-  const terminated = w.instanceWithHost();
-  w.sb.ec2.setState(terminated.inst.instanceId, 'terminated');
-  const stopped = w.instanceWithHost();
-  w.sb.ec2.setState(stopped.inst.instanceId, 'stopped');
-  return { terminated, stopped };
-}
+const drift = () => driftedFleet(w);
 
 const readSaved = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as SavedPlan;
 

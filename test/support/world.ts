@@ -49,6 +49,16 @@ export interface World {
   stop(): Promise<void>;
 }
 
+/** Ten healthy instances, one terminated and one stopped, each with its integration host. */
+export function driftedFleet(w: World) {
+  w.healthy(10);
+  const terminated = w.instanceWithHost();
+  w.sb.ec2.setState(terminated.inst.instanceId, 'terminated');
+  const stopped = w.instanceWithHost();
+  w.sb.ec2.setState(stopped.inst.instanceId, 'stopped');
+  return { terminated, stopped };
+}
+
 export async function createWorld(): Promise<World> {
   const seed = Number(process.env.TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
   const sb = await startSandbox({ seed });
